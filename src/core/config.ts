@@ -1,0 +1,263 @@
+/**
+ * `defineHealthConfig`: validates subsets and options once, when the module that
+ * declares them is evaluated, and reports every problem with a diagnostic code
+ * (E001–E007). It does no I/O and reads no environment, so `next build` can
+ * evaluate route modules with no service up.
+ */
+import { z } from "zod";
+import { isCheck, type Check, type SubsetEntry } from "./check.js";
+import { HealthConfigError, type HealthConfigIssue } from "./errors.js";
+
+/** Where failed checks are logged, with full detail. `console` fits. */
+export interface HealthLogger {
+  error(message: string, ...details: unknown[]): void;
+  warn?(message: string, ...details: unknown[]): void;
+}
+
+/** Options shared by every subset of a config. All are optional. */
+export interface HealthOptions {
+  /**
+   * A `ServiceWarning` fails the probe.
+   * @default true
+   */
+  warningsAsErrors?: boolean;
+  /**
+   * Per-check timeout in milliseconds; a check's own `timeoutMs` wins.
+   * @default 3000
+   */
+  timeoutMs?: number;
+  /**
+   * Run a subset's checks one after another instead of all at once.
+   * @default false
+   */
+  sequential?: boolean;
+  /**
+   * How long a finished report is reused, in milliseconds (0: never). Concurrent
+   * requests for one subset always share a single in-flight run.
+   * @default 1000
+   */
+  cacheTtlMs?: number;
+  /**
+   * HTTP status of a failing subset (400–599).
+   * @default 500
+   */
+  failureStatus?: number;
+  /**
+   * The path the liveness short-circuit answers.
+   * @default "/healthcheck/liveness"
+   */
+  livenessPath?: string;
+  /**
+   * `Authorization: Bearer <token>` unlocks raw error detail in responses.
+   * @default process.env.HEALTH_CHECK_TOKEN, read per request
+   */
+  token?: string;
+  /**
+   * Where failed checks are logged with full detail; `false` silences it.
+   * @default console
+   */
+  logger?: HealthLogger | false;
+}
+
+/** Named subsets: the only thing a probe can run. */
+export type Subsets = Record<string, readonly SubsetEntry[]>;
+
+/** What `defineHealthConfig` takes. */
+export interface HealthConfigInput extends HealthOptions {
+  subsets: Subsets;
+}
+
+/** Options with their defaults applied. */
+export interface ResolvedHealthOptions {
+  warningsAsErrors: boolean;
+  timeoutMs: number;
+  sequential: boolean;
+  cacheTtlMs: number;
+  failureStatus: number;
+  livenessPath: string;
+  token: string | undefined;
+  logger: HealthLogger | false | undefined;
+}
+
+const HEALTH_CONFIG = Symbol.for("probekit.health-config");
+
+/** A validated config, as `defineHealthConfig` returns it. */
+export interface HealthConfig {
+  readonly subsets: Readonly<Record<string, readonly SubsetEntry[]>>;
+  readonly options: Readonly<ResolvedHealthOptions>;
+  readonly [HEALTH_CONFIG]: true;
+}
+
+export const DEFAULT_OPTIONS = {
+  warningsAsErrors: true,
+  timeoutMs: 3000,
+  sequential: false,
+  cacheTtlMs: 1000,
+  failureStatus: 500,
+  livenessPath: "/healthcheck/liveness",
+} as const;
+
+// setTimeout overflows above 2^31-1 ms and fires at once.
+const MAX_TIMER_MS = 2_147_483_647;
+const milliseconds = z.number().int().max(MAX_TIMER_MS);
+
+const optionsSchema = z.strictObject({
+  warningsAsErrors: z.boolean().optional(),
+  timeoutMs: milliseconds.positive().optional(),
+  sequential: z.boolean().optional(),
+  cacheTtlMs: milliseconds.nonnegative().optional(),
+  failureStatus: z.number().int().min(400).max(599).optional(),
+  livenessPath: z
+    .string()
+    .regex(/^\/[^\s?#]*$/, "must be a path starting with / (no spaces, query or fragment)")
+    .optional(),
+  token: z.string().min(1, "must not be empty").optional(),
+  logger: z
+    .union([z.literal(false), z.custom<HealthLogger>((value) => typeof (value as HealthLogger | null)?.error === "function", "must be false or an object with an error() method")])
+    .optional(),
+});
+
+const checkFieldsSchema = z.object({
+  critical: z.boolean().optional(),
+  timeoutMs: milliseconds.positive().optional(),
+  componentType: z.string().optional(),
+});
+
+/** Subset names appear in URLs and CLI flags: keep them to one plain path segment. */
+export const SUBSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * Declares the health config shared by the route handlers and the CLI.
+ * Throws a {@link HealthConfigError} listing every structural problem.
+ *
+ * @example
+ * export default defineHealthConfig({
+ *   subsets: {
+ *     readiness: [postgresHeartbeat({ url: process.env.DATABASE_URL })],
+ *     integrations: [postgresHeartbeat({ url: process.env.DATABASE_URL }), redisPing({ url: process.env.REDIS_URL })],
+ *   },
+ *   timeoutMs: 2000,
+ * });
+ */
+export function defineHealthConfig(input: HealthConfigInput): HealthConfig {
+  const issues = findConfigIssues(input, { callFactories: false });
+  if (issues.length > 0) throw new HealthConfigError(issues);
+  const { subsets, ...options } = input;
+  const parsed = optionsSchema.parse(options);
+  const frozenSubsets: Record<string, readonly SubsetEntry[]> = {};
+  for (const name of Object.keys(subsets)) frozenSubsets[name] = Object.freeze([...subsets[name]!]);
+  return Object.freeze({
+    subsets: Object.freeze(frozenSubsets),
+    options: Object.freeze({ ...DEFAULT_OPTIONS, token: undefined, logger: undefined, ...parsed }),
+    [HEALTH_CONFIG]: true as const,
+  });
+}
+
+/** True when `value` came from {@link defineHealthConfig}. */
+export function isHealthConfig(value: unknown): value is HealthConfig {
+  return typeof value === "object" && value !== null && (value as Partial<HealthConfig>)[HEALTH_CONFIG] === true;
+}
+
+/**
+ * Every diagnostic for a config, without throwing. With `callFactories` (what
+ * `probekit check` does) factories are called once to find E005 and the names
+ * behind them.
+ */
+export function diagnoseHealthConfig(input: unknown, options: { callFactories?: boolean } = {}): HealthConfigIssue[] {
+  return findConfigIssues(input, { callFactories: options.callFactories ?? true });
+}
+
+function findConfigIssues(input: unknown, { callFactories }: { callFactories: boolean }): HealthConfigIssue[] {
+  if (typeof input !== "object" || input === null) {
+    return [{ code: "E001", path: "config", message: `expected an object with subsets, got ${describe(input)}` }];
+  }
+  const { subsets, ...options } = isHealthConfig(input) ? { subsets: input.subsets } : (input as Record<string, unknown>);
+  const issues: HealthConfigIssue[] = [];
+
+  const parsedOptions = optionsSchema.safeParse(options);
+  if (!parsedOptions.success) {
+    for (const problem of parsedOptions.error.issues) {
+      issues.push({ code: "E003", path: problem.path.length ? problem.path.join(".") : "options", message: optionMessage(problem) });
+    }
+  }
+
+  if (typeof subsets !== "object" || subsets === null || Array.isArray(subsets) || Object.keys(subsets).length === 0) {
+    issues.unshift({ code: "E001", path: "subsets", message: "no subsets defined: name at least one, e.g. { readiness: [...] }" });
+    return issues;
+  }
+
+  for (const [subset, entries] of Object.entries(subsets)) {
+    const at = `subsets.${subset}`;
+    if (!SUBSET_NAME.test(subset)) {
+      issues.push({ code: "E007", path: at, message: `invalid subset name ${JSON.stringify(subset)}: use letters, digits, ".", "_" or "-" (at most 64, starting with a letter or digit)` });
+    }
+    if (!Array.isArray(entries)) {
+      issues.push({ code: "E002", path: at, message: `expected an array of checks, got ${describe(entries)}` });
+      continue;
+    }
+    const seen = new Map<string, number>();
+    entries.forEach((entry: unknown, index: number) => {
+      const where = `${at}[${index}]`;
+      let check: unknown = entry;
+      if (typeof entry === "function") {
+        if (!callFactories) return;
+        try {
+          check = (entry as () => unknown)();
+        } catch (error) {
+          issues.push({ code: "E005", path: where, message: `factory threw: ${errorText(error)}` });
+          return;
+        }
+        if (!isCheck(check)) {
+          issues.push({ code: "E005", path: where, message: `factory returned ${describe(check)}, not a check` });
+          return;
+        }
+      } else if (!isCheck(entry)) {
+        issues.push({ code: "E004", path: where, message: `expected a check ({ name, check() }) or a factory, got ${describe(entry)}` });
+        return;
+      }
+      const fields = checkFieldsSchema.safeParse(check);
+      if (!fields.success) {
+        for (const problem of fields.error.issues) {
+          issues.push({ code: typeof entry === "function" ? "E005" : "E004", path: `${where}.${problem.path.join(".")}`, message: optionMessage(problem) });
+        }
+      }
+      const name = (check as Check).name;
+      const first = seen.get(name);
+      if (first !== undefined) {
+        issues.push({ code: "E006", path: where, message: `duplicate check name ${JSON.stringify(name)} (also at ${at}[${first}]); give each check a distinct name` });
+      } else {
+        seen.set(name, index);
+      }
+    });
+  }
+  return issues;
+}
+
+function optionMessage(problem: z.core.$ZodIssue): string {
+  if (problem.code === "unrecognized_keys") return `unknown option${problem.keys.length > 1 ? "s" : ""} ${problem.keys.map((key) => JSON.stringify(key)).join(", ")}`;
+  return problem.message;
+}
+
+/** A short, safe description of any value for diagnostics. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object without a name and a check() function";
+  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  return typeof value === "undefined" ? "undefined" : `a ${typeof value}`;
+}
+
+/** The text of anything thrown, without ever throwing itself. */
+export function errorText(error: unknown): string {
+  try {
+    if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
+    if (typeof error === "string") return error;
+    if (typeof error === "object" && error !== null) {
+      const json = JSON.stringify(error);
+      if (json !== undefined && json !== "{}") return json;
+    }
+    return String(error);
+  } catch {
+    return `a thrown ${typeof error} that cannot be printed`;
+  }
+}

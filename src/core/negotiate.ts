@@ -1,0 +1,112 @@
+/**
+ * Picks the response format from `?format=` and the `Accept` header.
+ *
+ * Written here rather than taken from a library because the rules are ours:
+ * `*\/*` prefers HTML, `application/*` prefers plain JSON, and a malformed header
+ * counts as `*\/*` instead of "nothing acceptable". The q-value and specificity
+ * rules follow RFC 9110 §12.5.1.
+ */
+
+export type ResponseFormat = "html" | "json" | "health+json";
+
+/** The answer: a format, `406` when the client accepts none, `400` for an unknown `?format=`. */
+export type Negotiated = { format: ResponseFormat } | { error: 400 | 406; message: string };
+
+// Server preference, used only to break ties between equally good matches.
+const OFFERS: readonly { type: string; subtype: string; format: ResponseFormat }[] = [
+  { type: "text", subtype: "html", format: "html" },
+  { type: "application", subtype: "json", format: "json" },
+  { type: "application", subtype: "health+json", format: "health+json" },
+  { type: "application", subtype: "xhtml+xml", format: "html" },
+];
+
+export const SUPPORTED_TYPES = "text/html, application/json, application/health+json";
+
+interface MediaRange {
+  type: string;
+  subtype: string;
+  q: number;
+  index: number;
+}
+
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const RANGE = new RegExp(`^(${TOKEN})/(${TOKEN})$`);
+const PARAM = new RegExp(`^(${TOKEN})\\s*=\\s*(${TOKEN}|"(?:[^"\\\\]|\\\\.)*")$`);
+const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
+
+/**
+ * Decides the format of a health response.
+ *
+ * @example
+ * negotiateFormat("json", null)             // { format: "json" }
+ * negotiateFormat(null, "text/html,*\/*;q=0.8") // { format: "html" }
+ * negotiateFormat(null, "image/png")         // { error: 406, … }
+ */
+export function negotiateFormat(formatParam: string | null, accept: string | null): Negotiated {
+  const ranges = parseAccept(accept);
+  if (formatParam !== null) {
+    const wanted = formatParam.trim().toLowerCase();
+    if (wanted === "html") return { format: "html" };
+    if (wanted === "json") return { format: asksForHealthJson(ranges) ? "health+json" : "json" };
+    return { error: 400, message: `unknown format ${JSON.stringify(formatParam.slice(0, 32))}: use ?format=json or ?format=html` };
+  }
+  let best: { format: ResponseFormat; q: number; index: number; rank: number } | undefined;
+  OFFERS.forEach((offer, rank) => {
+    const match = bestRange(ranges, offer);
+    if (match === undefined || match.q === 0) return;
+    const better =
+      best === undefined || match.q > best.q || (match.q === best.q && (match.index < best.index || (match.index === best.index && rank < best.rank)));
+    if (better) best = { format: offer.format, q: match.q, index: match.index, rank };
+  });
+  if (best === undefined) return { error: 406, message: `not acceptable: this resource is available as ${SUPPORTED_TYPES}` };
+  return { format: best.format };
+}
+
+/** Parses `Accept`; an absent, empty or malformed header means `*\/*`. */
+function parseAccept(accept: string | null): MediaRange[] {
+  const anything = [{ type: "*", subtype: "*", q: 1, index: 0 }];
+  if (accept === null || accept.trim() === "" || accept.length > 4096) return anything;
+  const ranges: MediaRange[] = [];
+  const parts = accept.split(",");
+  for (let index = 0; index < parts.length; index++) {
+    const part = parts[index]!.trim();
+    if (part === "") continue; // RFC 9110 allows empty list elements
+    const [range, ...params] = part.split(";");
+    const found = RANGE.exec(range!.trim());
+    if (found === null) return anything;
+    const type = found[1]!.toLowerCase();
+    const subtype = found[2]!.toLowerCase();
+    if (type === "*" && subtype !== "*") return anything;
+    let q = 1;
+    for (const param of params) {
+      const pair = PARAM.exec(param.trim());
+      if (pair === null) return anything;
+      if (pair[1]!.toLowerCase() === "q") {
+        if (!QVALUE.test(pair[2]!)) return anything;
+        q = Number(pair[2]);
+      }
+    }
+    ranges.push({ type, subtype, q, index });
+  }
+  return ranges.length === 0 ? anything : ranges;
+}
+
+/** The most specific range that matches an offer (RFC 9110: specificity decides its q). */
+function bestRange(ranges: readonly MediaRange[], offer: (typeof OFFERS)[number]): MediaRange | undefined {
+  let best: MediaRange | undefined;
+  let bestSpecificity = -1;
+  for (const range of ranges) {
+    const specificity =
+      range.type === offer.type && range.subtype === offer.subtype ? 2 : range.type === offer.type && range.subtype === "*" ? 1 : range.type === "*" ? 0 : -1;
+    if (specificity > bestSpecificity) {
+      best = range;
+      bestSpecificity = specificity;
+    }
+  }
+  return best;
+}
+
+/** `?format=json` answers `application/health+json` only to clients that name it. */
+function asksForHealthJson(ranges: readonly MediaRange[]): boolean {
+  return ranges.some((range) => range.type === "application" && range.subtype === "health+json" && range.q > 0);
+}

@@ -1,0 +1,93 @@
+/**
+ * Renders a report as draft-inadarei-api-health-check-06 JSON or as one
+ * self-contained HTML page. Both show the safe `output` of each check unless the
+ * caller is authorized to see the raw `detail`.
+ */
+import type { CheckReport, HealthReport, HealthStatus } from "./runner.js";
+
+export interface RenderOptions {
+  /** Show raw error detail instead of the public message. */
+  detail: boolean;
+}
+
+/** One entry of the draft's `checks` map. */
+export interface HealthJsonCheck {
+  status: HealthStatus;
+  componentType?: string;
+  observedValue: number | string | boolean;
+  observedUnit: string;
+  time: string;
+  output?: string;
+  critical: boolean;
+}
+
+/** The JSON body: `status`, and `checks` keyed by check name (each an array, as the draft has it). */
+export interface HealthJson {
+  status: HealthStatus;
+  checks: Record<string, HealthJsonCheck[]>;
+}
+
+/** The draft-inadarei-api-health-check-06 document for a report. */
+export function toHealthJson(report: HealthReport, { detail }: RenderOptions): HealthJson {
+  // A null prototype, so a check named "__proto__" is a key like any other.
+  const checks: Record<string, HealthJsonCheck[]> = Object.create(null);
+  report.checks.forEach((check, index) => {
+    const key = Object.hasOwn(checks, check.name) ? `${check.name} (${index})` : check.name;
+    const message = messageOf(check, detail);
+    checks[key] = [
+      {
+        status: check.status,
+        ...(check.componentType === undefined ? {} : { componentType: check.componentType }),
+        observedValue: check.observedValue,
+        observedUnit: check.observedUnit,
+        time: check.time,
+        ...(message === "" ? {} : { output: message }),
+        critical: check.critical,
+      },
+    ];
+  });
+  return { status: report.status, checks };
+}
+
+function messageOf(check: CheckReport, detail: boolean): string {
+  return detail ? check.detail : check.output;
+}
+
+const MARKS: Record<HealthStatus, { mark: string; label: string }> = {
+  pass: { mark: "✓", label: "passing" },
+  warn: { mark: "!", label: "warning" },
+  fail: { mark: "✗", label: "failing" },
+};
+
+/** A page a person can read on a phone: a row per check with mark, name, message and time taken. */
+export function toHealthHtml(report: HealthReport, { detail }: RenderOptions): string {
+  const overall = MARKS[report.status];
+  const rows = report.checks
+    .map((check) => {
+      const { mark, label } = MARKS[check.status];
+      const message = messageOf(check, detail) || (check.status === "pass" ? "working" : "");
+      const note = check.critical ? "" : ` <span class="note">non-critical</span>`;
+      return `<li class="${check.status}"><span class="mark" role="img" aria-label="${label}">${mark}</span><span class="name">${escapeHtml(check.name)}${note}</span><span class="message">${escapeHtml(message)}</span><span class="time">${formatMs(check.durationMs)}</span></li>`;
+    })
+    .join("");
+  const title = `${escapeHtml(report.subset)}: ${overall.label}`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex,nofollow"><meta name="color-scheme" content="light dark"><title>${title}</title><style>
+*{box-sizing:border-box}body{margin:0;padding:16px;font:16px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;max-width:48rem}
+h1{font-size:1.25rem;margin:0 0 4px}p{margin:0 0 16px;color:GrayText}ul{list-style:none;margin:0;padding:0}
+li{display:grid;grid-template-columns:1.75rem minmax(0,1fr) auto;gap:2px 8px;padding:10px 0;border-top:1px solid rgba(128,128,128,.3)}
+.mark{grid-row:span 2;font-weight:700;text-align:center}.pass .mark{color:#1a7f37}.warn .mark{color:#b35900}.fail .mark{color:#cf222e}
+.name{font-weight:600;overflow-wrap:anywhere}.time{color:GrayText;font-variant-numeric:tabular-nums;white-space:nowrap}
+.message{grid-column:2/4;overflow-wrap:anywhere}.note{font-weight:400;font-size:.8rem;color:GrayText}
+</style></head><body><main><h1 class="${report.status}"><span class="mark">${overall.mark}</span> ${title}</h1><p>${report.checks.length} check${report.checks.length === 1 ? "" : "s"} · ${escapeHtml(report.time)}</p><ul>${rows}</ul></main></body></html>`;
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+}
+
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => ESCAPES[char]!);
+}

@@ -1,0 +1,252 @@
+/**
+ * The runner: runs one subset's checks with a timeout each, turns every outcome
+ * (resolve, throw, reject, hang, garbage) into data, and shares one in-flight run
+ * between concurrent callers, reusing a finished report for `cacheTtlMs`.
+ */
+import { isCheck, type Check, type CheckResult, type SubsetEntry } from "./check.js";
+import { errorText, type HealthConfig, type HealthLogger } from "./config.js";
+import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, UnknownSubsetError } from "./errors.js";
+
+/** Status of one check or of a whole subset, as in draft-inadarei-api-health-check. */
+export type HealthStatus = "pass" | "warn" | "fail";
+
+/** The outcome of one check in one run. */
+export interface CheckReport {
+  name: string;
+  status: HealthStatus;
+  critical: boolean;
+  componentType: string | undefined;
+  /** Safe to show anyone: author-written messages, or `unavailable: unexpected error`. */
+  output: string;
+  /** Full detail (raw error text and cause), for logs, the CLI and authorized requests. */
+  detail: string;
+  /** What was thrown, if anything. */
+  error: unknown;
+  /** The check's own measurement, or its duration in ms. */
+  observedValue: number | string | boolean;
+  observedUnit: string;
+  durationMs: number;
+  /** When the check started (ISO 8601). */
+  time: string;
+}
+
+/** The outcome of running one subset. */
+export interface HealthReport {
+  subset: string;
+  /** `fail` fails the probe; `warn` is a pass with something to look at. */
+  status: HealthStatus;
+  /** Checks in the order the subset lists them. */
+  checks: CheckReport[];
+  /** When the run started (ISO 8601). */
+  time: string;
+  durationMs: number;
+}
+
+export interface RunOptions {
+  /** Stops waiting for the report (the shared run itself goes on, bounded by its timeouts). */
+  signal?: AbortSignal;
+}
+
+interface SubsetState {
+  running: Promise<HealthReport> | undefined;
+  report: HealthReport | undefined;
+  expiresAt: number;
+}
+
+const states = new WeakMap<HealthConfig, Map<string, SubsetState>>();
+
+/**
+ * Runs the named subset and resolves with its report; never rejects because of a
+ * check. Rejects with {@link UnknownSubsetError} for a subset the config lacks.
+ *
+ * @example
+ * const report = await runHealthChecks(config, "readiness");
+ * if (report.status === "fail") process.exitCode = 1;
+ */
+export function runHealthChecks(config: HealthConfig, subset: string, options: RunOptions = {}): Promise<HealthReport> {
+  if (!Object.hasOwn(config.subsets, subset)) {
+    return Promise.reject(new UnknownSubsetError(subset, Object.keys(config.subsets)));
+  }
+  const state = subsetState(config, subset);
+  if (state.report !== undefined && Date.now() < state.expiresAt) return Promise.resolve(state.report);
+  if (state.running === undefined) {
+    const run = executeSubset(config, subset).then((report) => {
+      state.report = report;
+      state.expiresAt = Date.now() + config.options.cacheTtlMs;
+      state.running = undefined;
+      return report;
+    });
+    state.running = run;
+  }
+  return options.signal ? abortable(state.running, options.signal) : state.running;
+}
+
+function subsetState(config: HealthConfig, subset: string): SubsetState {
+  let bySubset = states.get(config);
+  if (bySubset === undefined) states.set(config, (bySubset = new Map()));
+  let state = bySubset.get(subset);
+  if (state === undefined) bySubset.set(subset, (state = { running: undefined, report: undefined, expiresAt: 0 }));
+  return state;
+}
+
+async function executeSubset(config: HealthConfig, subset: string): Promise<HealthReport> {
+  const time = new Date().toISOString();
+  const started = performance.now();
+  const entries = config.subsets[subset]!;
+  const planned = planChecks(entries);
+  const defaults = config.options;
+  let checks: CheckReport[];
+  if (defaults.sequential) {
+    checks = [];
+    for (const item of planned) checks.push(await runPlanned(item, defaults.timeoutMs));
+  } else {
+    checks = await Promise.all(planned.map((item) => runPlanned(item, defaults.timeoutMs)));
+  }
+  const report: HealthReport = {
+    subset,
+    status: overallStatus(checks, defaults.warningsAsErrors),
+    checks,
+    time,
+    durationMs: elapsed(started),
+  };
+  logFailures(report, defaults.logger);
+  return report;
+}
+
+type PlannedCheck = { check: Check } | { failure: CheckReport };
+
+/** Calls factories and rejects duplicate names before anything runs. */
+function planChecks(entries: readonly SubsetEntry[]): PlannedCheck[] {
+  const names = new Set<string>();
+  return entries.map((entry, index): PlannedCheck => {
+    let check: unknown = entry;
+    if (typeof entry === "function") {
+      const fallbackName = entry.name || `entry ${index}`;
+      try {
+        check = entry();
+      } catch (error) {
+        return { failure: configFailure(fallbackName, `E005 factory threw: ${errorText(error)}`, error) };
+      }
+      if (!isCheck(check)) return { failure: configFailure(fallbackName, "E005 factory did not return a check", undefined) };
+    }
+    const { name } = check as Check;
+    if (names.has(name)) return { failure: configFailure(`${name} (${index})`, `E006 duplicate check name ${JSON.stringify(name)}`, undefined) };
+    names.add(name);
+    return { check: check as Check };
+  });
+}
+
+function configFailure(name: string, detail: string, error: unknown): CheckReport {
+  return {
+    name,
+    status: "fail",
+    critical: true,
+    componentType: undefined,
+    output: "unavailable: unexpected error",
+    detail: `unavailable: invalid check: ${detail}`,
+    error,
+    observedValue: 0,
+    observedUnit: "ms",
+    durationMs: 0,
+    time: new Date().toISOString(),
+  };
+}
+
+function runPlanned(item: PlannedCheck, defaultTimeoutMs: number): Promise<CheckReport> {
+  return "failure" in item ? Promise.resolve(item.failure) : runCheck(item.check, defaultTimeoutMs);
+}
+
+async function runCheck(check: Check, defaultTimeoutMs: number): Promise<CheckReport> {
+  const time = new Date().toISOString();
+  const started = performance.now();
+  const timeoutMs = check.timeoutMs ?? defaultTimeoutMs;
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // Settle the race first, so the check's own reaction to the abort never wins it.
+      reject(new ServiceUnavailable(`timed out after ${timeoutMs} ms`));
+      controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
+    }, timeoutMs);
+  });
+  const base = { name: check.name, critical: check.critical !== false, componentType: check.componentType, time };
+  try {
+    // Promise.resolve().then() turns a synchronous throw into a rejection.
+    const result: unknown = await Promise.race([Promise.resolve().then(() => check.check({ signal: controller.signal })), timedOut]);
+    const durationMs = elapsed(started);
+    return { ...base, ...passedResult(result), durationMs, error: undefined, ...measurement(result, durationMs) };
+  } catch (error) {
+    const durationMs = elapsed(started);
+    return { ...base, ...failedResult(error), error, durationMs, observedValue: durationMs, observedUnit: "ms" };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A check resolves with nothing, `true` or a {@link CheckResult}; anything else is a bug in the check. */
+function passedResult(result: unknown): Pick<CheckReport, "status" | "output" | "detail"> {
+  if (result === undefined || result === null || result === true) return { status: "pass", output: "", detail: "" };
+  if (typeof result === "object" && !Array.isArray(result)) {
+    const output = (result as CheckResult).output;
+    const text = typeof output === "string" ? output : "";
+    return { status: "pass", output: text, detail: text };
+  }
+  const what = result === false ? "false" : Array.isArray(result) ? "an array" : `a ${typeof result}`;
+  throw new ServiceReturnedUnexpectedResult(`check returned ${what}`);
+}
+
+function measurement(result: unknown, durationMs: number): Pick<CheckReport, "observedValue" | "observedUnit"> {
+  const { observedValue, observedUnit } = (result ?? {}) as CheckResult;
+  const valid =
+    (typeof observedValue === "number" && Number.isFinite(observedValue)) || typeof observedValue === "string" || typeof observedValue === "boolean";
+  if (!valid) return { observedValue: durationMs, observedUnit: "ms" };
+  return { observedValue, observedUnit: typeof observedUnit === "string" ? observedUnit : "" };
+}
+
+function failedResult(error: unknown): Pick<CheckReport, "status" | "output" | "detail"> {
+  if (isHealthCheckError(error)) {
+    const output = `${error.kind}: ${String(error.message)}`;
+    const cause = error.cause === undefined ? "" : ` (cause: ${errorText(error.cause)})`;
+    return { status: error.kind === "warning" ? "warn" : "fail", output, detail: output + cause };
+  }
+  return { status: "fail", output: "unavailable: unexpected error", detail: `unavailable: unexpected error: ${errorText(error)}` };
+}
+
+function overallStatus(checks: readonly CheckReport[], warningsAsErrors: boolean): HealthStatus {
+  let status: HealthStatus = "pass";
+  for (const check of checks) {
+    if (check.status === "pass") continue;
+    if (check.critical && (check.status === "fail" || warningsAsErrors)) return "fail";
+    status = "warn";
+  }
+  return status;
+}
+
+function logFailures(report: HealthReport, logger: HealthLogger | false | undefined): void {
+  if (logger === false) return;
+  const sink = logger ?? console;
+  for (const check of report.checks) {
+    if (check.status === "pass") continue;
+    const message = `probekit: ${report.subset}/${check.name} ${check.status}${check.critical ? "" : " (non-critical)"}: ${check.detail}`;
+    try {
+      if (check.status === "warn" && sink.warn) sink.warn(message);
+      else if (check.error === undefined) sink.error(message);
+      else sink.error(message, check.error);
+    } catch {
+      // A broken logger must not break the probe.
+    }
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

@@ -1,0 +1,31 @@
+/**
+ * probekit: opinionated health checks for Next.js and every web-standard
+ * (Request → Response) server. This entry is edge-safe: it uses no Node built-in.
+ *
+ * @example
+ * import { defineHealthConfig, handleHealthRequest } from "probekit";
+ * const config = defineHealthConfig({ subsets: { readiness: [myCheck] } });
+ * Bun.serve({ fetch: (request) => handleHealthRequest(request, config) });
+ */
+export { defineCheck, isCheck } from "./core/check.js";
+export type { Check, CheckContext, CheckFactory, CheckResult, SubsetEntry } from "./core/check.js";
+export { defineHealthConfig, diagnoseHealthConfig, isHealthConfig } from "./core/config.js";
+export type { HealthConfig, HealthConfigInput, HealthLogger, HealthOptions, ResolvedHealthOptions, Subsets } from "./core/config.js";
+export {
+  HealthCheckError,
+  HealthConfigError,
+  ServiceReturnedUnexpectedResult,
+  ServiceUnavailable,
+  ServiceWarning,
+  UnknownSubsetError,
+  isHealthCheckError,
+} from "./core/errors.js";
+export type { HealthCheckErrorKind, HealthConfigIssue } from "./core/errors.js";
+export { runHealthChecks } from "./core/runner.js";
+export type { CheckReport, HealthReport, HealthStatus, RunOptions } from "./core/runner.js";
+export { handleHealthRequest, NO_STORE } from "./core/handler.js";
+export type { HealthRequestOptions } from "./core/handler.js";
+export { negotiateFormat } from "./core/negotiate.js";
+export type { Negotiated, ResponseFormat } from "./core/negotiate.js";
+export { toHealthHtml, toHealthJson } from "./core/render.js";
+export type { HealthJson, HealthJsonCheck, RenderOptions } from "./core/render.js";

@@ -1,0 +1,58 @@
+/**
+ * probekit/next: route handlers for the Next.js App Router. Imports nothing from
+ * `next`; the handlers are plain `(Request, context) => Response` functions.
+ *
+ * @example
+ * // app/healthcheck/[subset]/route.ts
+ * import config from "@/health.config";
+ * import { createHealthRoute } from "probekit/next";
+ * export const { GET, HEAD } = createHealthRoute(config);
+ */
+import { defineHealthConfig, isHealthConfig, type HealthConfig, type HealthOptions, type Subsets } from "../core/config.js";
+import { decodeSegment, handleHealthRequest } from "../core/handler.js";
+
+export interface HealthRouteOptions {
+  /** Serve this subset from a fixed route (`app/healthcheck/readiness/route.ts`) instead of the `[subset]` param. */
+  subset?: string;
+}
+
+/** The second argument Next passes to route handlers (`params` is a Promise since Next 15). */
+export interface HealthRouteContext {
+  params?: Promise<Record<string, string | string[] | undefined>> | Record<string, string | string[] | undefined>;
+}
+
+export type HealthRouteHandler = (request: Request, context?: HealthRouteContext) => Promise<Response>;
+
+/**
+ * Creates the `GET` and `HEAD` handlers of a health route.
+ *
+ * Takes the config from `defineHealthConfig`, or the subsets themselves with the
+ * config options beside `subset`. The handlers always read the request, so Next
+ * never prerenders them, also with `cacheComponents: true`.
+ *
+ * @example
+ * // app/healthcheck/readiness/route.ts: one fixed subset
+ * export const { GET, HEAD } = createHealthRoute(config, { subset: "readiness" });
+ * @example
+ * export const { GET, HEAD } = createHealthRoute({ readiness: [dbCheck] }, { timeoutMs: 2000 });
+ */
+export function createHealthRoute(config: HealthConfig, options?: HealthRouteOptions): { GET: HealthRouteHandler; HEAD: HealthRouteHandler };
+export function createHealthRoute(subsets: Subsets, options?: HealthRouteOptions & HealthOptions): { GET: HealthRouteHandler; HEAD: HealthRouteHandler };
+export function createHealthRoute(
+  configOrSubsets: HealthConfig | Subsets,
+  options: HealthRouteOptions & HealthOptions = {},
+): { GET: HealthRouteHandler; HEAD: HealthRouteHandler } {
+  const { subset: fixedSubset, ...healthOptions } = options;
+  const config = isHealthConfig(configOrSubsets) ? configOrSubsets : defineHealthConfig({ ...healthOptions, subsets: configOrSubsets });
+  const handler: HealthRouteHandler = async (request, context) => {
+    const subset = fixedSubset ?? subsetParam(await context?.params);
+    // An absent or non-string param falls back to the last path segment.
+    return handleHealthRequest(request, config, subset === undefined ? {} : { subset });
+  };
+  return { GET: handler, HEAD: handler };
+}
+
+function subsetParam(params: Record<string, string | string[] | undefined> | undefined): string | undefined {
+  const value = params && Object.hasOwn(params, "subset") ? params.subset : undefined;
+  return typeof value === "string" ? decodeSegment(value) ?? "" : undefined;
+}
