@@ -67,6 +67,7 @@ export function runHealthChecks(config: HealthConfig, subset: string, options: R
   if (!Object.hasOwn(config.subsets, subset)) {
     return Promise.reject(new UnknownSubsetError(subset, Object.keys(config.subsets)));
   }
+  if (options.signal?.aborted) return Promise.reject(options.signal.reason);
   const state = subsetState(config, subset);
   if (state.report !== undefined && Date.now() < state.expiresAt) return Promise.resolve(state.report);
   if (state.running === undefined) {
@@ -243,7 +244,6 @@ function elapsed(started: number): number {
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
