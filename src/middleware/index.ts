@@ -57,6 +57,11 @@ export function liveness(request: Request, options: LivenessOptions = {}): Respo
  *   if (!request.headers.get("cookie")) return Response.redirect(new URL("/login", request.url));
  * });
  */
+export function withLiveness(handler?: undefined, options?: LivenessOptions): (request: Request, ...rest: unknown[]) => Response | undefined;
+export function withLiveness<Args extends unknown[], Result>(
+  handler: (request: Request, ...rest: Args) => Result,
+  options?: LivenessOptions,
+): (request: Request, ...rest: Args) => Response | Result;
 export function withLiveness<Args extends unknown[], Result>(
   handler?: (request: Request, ...rest: Args) => Result,
   options: LivenessOptions = {},
