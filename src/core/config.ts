@@ -98,7 +98,7 @@ export const DEFAULT_OPTIONS = {
 } as const;
 
 // setTimeout overflows above 2^31-1 ms and fires at once.
-const MAX_TIMER_MS = 2_147_483_647;
+export const MAX_TIMER_MS = 2_147_483_647;
 const milliseconds = z.number().int().max(MAX_TIMER_MS);
 
 const optionsSchema = z.strictObject({

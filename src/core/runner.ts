@@ -4,7 +4,7 @@
  * between concurrent callers, reusing a finished report for `cacheTtlMs`.
  */
 import { isCheck, type Check, type CheckResult, type SubsetEntry } from "./check.js";
-import { errorText, type HealthConfig, type HealthLogger } from "./config.js";
+import { errorText, MAX_TIMER_MS, type HealthConfig, type HealthLogger } from "./config.js";
 import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, UnknownSubsetError } from "./errors.js";
 
 /** Status of one check or of a whole subset, as in draft-inadarei-api-health-check. */
@@ -71,13 +71,15 @@ export function runHealthChecks(config: HealthConfig, subset: string, options: R
   const state = subsetState(config, subset);
   if (state.report !== undefined && Date.now() < state.expiresAt) return Promise.resolve(state.report);
   if (state.running === undefined) {
-    const run = executeSubset(config, subset).then((report) => {
-      state.report = report;
-      state.expiresAt = Date.now() + config.options.cacheTtlMs;
-      state.running = undefined;
-      return report;
-    });
-    state.running = run;
+    state.running = executeSubset(config, subset)
+      .then((report) => {
+        state.report = report;
+        state.expiresAt = Date.now() + config.options.cacheTtlMs;
+        return report;
+      })
+      .finally(() => {
+        state.running = undefined;
+      });
   }
   return options.signal ? abortable(state.running, options.signal) : state.running;
 }
@@ -160,7 +162,9 @@ function runPlanned(item: PlannedCheck, defaultTimeoutMs: number): Promise<Check
 async function runCheck(check: Check, defaultTimeoutMs: number): Promise<CheckReport> {
   const time = new Date().toISOString();
   const started = performance.now();
-  const timeoutMs = check.timeoutMs ?? defaultTimeoutMs;
+  // A factory's check is not validated up front: a nonsense timeout falls back to the default.
+  const own = check.timeoutMs;
+  const timeoutMs = typeof own === "number" && Number.isInteger(own) && own > 0 && own <= MAX_TIMER_MS ? own : defaultTimeoutMs;
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<never>((_, reject) => {

@@ -343,3 +343,11 @@ describe("runHealthChecks: logging", () => {
     assert.equal((await runHealthChecks(config, "s")).status, "fail");
   });
 });
+
+describe("runHealthChecks: checks from factories are not trusted", () => {
+  it("a nonsense timeoutMs from a factory's check falls back to the config's", async () => {
+    const config = quietConfig({ subsets: { s: [() => defineCheck({ name: "odd", timeoutMs: Number.NaN, check: () => sleep(30) })] }, timeoutMs: 1000 });
+    const report = await runHealthChecks(config, "s");
+    assert.equal(report.checks[0]!.status, "pass");
+  });
+});
