@@ -58,14 +58,15 @@ export function liveness(request: Request, options: LivenessOptions = {}): Respo
  * });
  */
 export function withLiveness(handler?: undefined, options?: LivenessOptions): (request: Request, ...rest: unknown[]) => Response | undefined;
-export function withLiveness<Args extends unknown[], Result>(
-  handler: (request: Request, ...rest: Args) => Result,
+// Generic over the request type, so a proxy written for `NextRequest` keeps its type.
+export function withLiveness<Req extends Request, Args extends unknown[], Result>(
+  handler: (request: Req, ...rest: Args) => Result,
   options?: LivenessOptions,
-): (request: Request, ...rest: Args) => Response | Result;
-export function withLiveness<Args extends unknown[], Result>(
-  handler?: (request: Request, ...rest: Args) => Result,
+): (request: Req, ...rest: Args) => Response | Result;
+export function withLiveness<Req extends Request, Args extends unknown[], Result>(
+  handler?: (request: Req, ...rest: Args) => Result,
   options: LivenessOptions = {},
-): (request: Request, ...rest: Args) => Response | Result | undefined {
+): (request: Req, ...rest: Args) => Response | Result | undefined {
   return (request, ...rest) => liveness(request, options) ?? handler?.(request, ...rest);
 }
 

@@ -9,7 +9,7 @@
  * export const { GET, HEAD } = createHealthRoute(config);
  */
 import { defineHealthConfig, isHealthConfig, type HealthConfig, type HealthOptions, type Subsets } from "../core/config.js";
-import { decodeSegment, handleHealthRequest } from "../core/handler.js";
+import { handleHealthRequest } from "../core/handler.js";
 
 export interface HealthRouteOptions {
   /** Serve this subset from a fixed route (`app/healthcheck/readiness/route.ts`) instead of the `[subset]` param. */
@@ -54,5 +54,6 @@ export function createHealthRoute(
 
 function subsetParam(params: Record<string, string | string[] | undefined> | undefined): string | undefined {
   const value = params && Object.hasOwn(params, "subset") ? params.subset : undefined;
-  return typeof value === "string" ? decodeSegment(value) ?? "" : undefined;
+  // Next (15+) hands params over already percent-decoded: decoding again would turn `%2573` into `s`.
+  return typeof value === "string" ? value : undefined;
 }

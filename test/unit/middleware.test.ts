@@ -63,3 +63,14 @@ describe("withLiveness", () => {
     assert.equal(proxy(request("/healthcheck/liveness")), undefined);
   });
 });
+
+describe("withLiveness types", () => {
+  it("keeps a proxy's own request type (e.g. NextRequest)", async () => {
+    class AppRequest extends Request {
+      readonly nextUrl = new URL(this.url);
+    }
+    const proxy = withLiveness((req: AppRequest) => new Response(req.nextUrl.pathname));
+    const response = await proxy(new AppRequest("http://app.test/dashboard"));
+    assert.equal(await response.text(), "/dashboard");
+  });
+});

@@ -1,0 +1,500 @@
+/**
+ * End-to-end: a new user's Next.js 16 app, built and started for real, on the
+ * packed probekit tarball (what `npm install probekit` would give them), not on
+ * the source tree.
+ *
+ * The app in fixtures/next-app is wired the way the README says: a
+ * health.config.ts, app/healthcheck/[subset]/route.ts, a fixed-subset route, and
+ * a proxy.ts whose own function sends everything to /login, wrapped in
+ * withLiveness. It builds with `cacheComponents: true`, where Next prerenders a
+ * route handler at build time unless it reads its request.
+ *
+ * Slow: `npm install` and `next build` take minutes on a 2-core machine. Needs
+ * dist/ (npm test builds it first) and the npm registry.
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const FIXTURE_APP = fileURLToPath(new URL("./fixtures/next-app", import.meta.url));
+const WORK_ROOT = fileURLToPath(new URL("./.work", import.meta.url));
+const WORKDIR_PREFIX = "next-tarball-";
+
+/** What the fixture app depends on besides the tarball. */
+const APP_DEPENDENCIES = { next: "^16", react: "^19", "react-dom": "^19" };
+const APP_DEV_DEPENDENCIES = { typescript: "~5.9", "@types/react": "^19", "@types/node": "^20" };
+
+const MINUTE = 60_000;
+const INSTALL_TIMEOUT_MS = 10 * MINUTE;
+const BUILD_TIMEOUT_MS = 10 * MINUTE;
+const START_TIMEOUT_MS = 2 * MINUTE;
+const SETUP_TIMEOUT_MS = INSTALL_TIMEOUT_MS + BUILD_TIMEOUT_MS + START_TIMEOUT_MS + 2 * MINUTE;
+
+/** Given to `next start` as HEALTH_CHECK_TOKEN: a request bearing it sees raw error detail. */
+const TOKEN = "e2e-token-5f1c";
+const NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0";
+const LIVENESS_HEADER = "x-probekit-liveness";
+const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+/** Raw text the `failing` subset's driver error carries; it must never reach a public response. */
+const SECRETS = ["hunter2", "10.0.0.1"];
+
+interface HealthBody {
+  status: string;
+  checks: Record<string, { status: string; output?: string }[]>;
+}
+
+let app: { dir: string; baseUrl: string; buildOutput: string; server: ChildProcess; serverOutput: () => string } | undefined;
+
+describe("probekit tarball in a Next.js 16 app (cacheComponents, proxy.ts)", () => {
+  before(async () => {
+    app = await setUpApp();
+  }, { timeout: SETUP_TIMEOUT_MS });
+
+  after(async () => {
+    if (app) await stopProcessGroup(app.server);
+    // The workdir stays for inspection; the next run removes it.
+  });
+
+  describe("build", () => {
+    it("reports the health routes as dynamic, not prerendered", async () => {
+      const { buildOutput, dir } = runningApp();
+      const table = routeTable(buildOutput);
+      for (const route of ["/healthcheck/[subset]", "/fixed-readiness"]) {
+        assert.equal(table.get(route), "ƒ", `next build should list ${route} as ƒ (Dynamic):\n${buildOutput}`);
+      }
+      const manifest = JSON.parse(await readFile(join(dir, ".next/prerender-manifest.json"), "utf8")) as {
+        routes: Record<string, unknown>;
+        dynamicRoutes: Record<string, unknown>;
+      };
+      const prerendered = [...Object.keys(manifest.routes), ...Object.keys(manifest.dynamicRoutes)];
+      const healthRoutes = prerendered.filter((route) => route.startsWith("/healthcheck") || route === "/fixed-readiness");
+      assert.deepEqual(healthRoutes, [], "no health route may be in .next/prerender-manifest.json");
+    });
+  });
+
+  describe("subset route (app/healthcheck/[subset]/route.ts)", () => {
+    it("GET readiness with Accept: application/json → 200 JSON with every check", async () => {
+      const response = await get("/healthcheck/readiness", { headers: { accept: "application/json" } });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("content-type"), "application/json");
+      const body = (await response.json()) as HealthBody;
+      assert.equal(body.status, "pass");
+      assert.deepEqual(Object.keys(body.checks).sort(), ["cache", "database"]);
+      assert.equal(body.checks.cache?.[0]?.output, "warm");
+    });
+
+    it("?format=json wins over a browser's Accept", async () => {
+      const response = await get("/healthcheck/readiness?format=json", { headers: { accept: BROWSER_ACCEPT } });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("content-type"), "application/json");
+      assert.equal(((await response.json()) as HealthBody).status, "pass");
+    });
+
+    it("Accept: application/health+json → that content type", async () => {
+      const response = await get("/healthcheck/readiness", { headers: { accept: "application/health+json" } });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("content-type"), "application/health+json");
+      assert.equal(((await response.json()) as HealthBody).status, "pass");
+    });
+
+    it("a browser's Accept → an HTML page naming every check", async () => {
+      const response = await get("/healthcheck/readiness", { headers: { accept: BROWSER_ACCEPT } });
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get("content-type") ?? "", /^text\/html/);
+      const html = await response.text();
+      assert.match(html, /^<!doctype html>/i);
+      assert.ok(html.includes("database") && html.includes("cache"), html);
+    });
+
+    it("failing → 500 with safe messages only, never the raw driver text", async () => {
+      for (const accept of ["application/json", BROWSER_ACCEPT]) {
+        const response = await get("/healthcheck/failing", { headers: { accept } });
+        assert.equal(response.status, 500);
+        const body = await response.text();
+        assert.ok(body.includes("unavailable: db down"), body);
+        assert.ok(body.includes("unavailable: unexpected error"), body);
+        assertNoSecrets(body);
+      }
+      assert.match(runningApp().serverOutput(), /password=hunter2/, "the raw error belongs in the server's log");
+    });
+
+    it("failing with a wrong bearer token → still the safe messages", async () => {
+      const response = await get("/healthcheck/failing", { headers: { accept: "application/json", authorization: "Bearer not-the-token" } });
+      assert.equal(response.status, 500);
+      assertNoSecrets(await response.text());
+    });
+
+    it("failing with Authorization: Bearer <HEALTH_CHECK_TOKEN> → the raw error text", async () => {
+      const response = await get("/healthcheck/failing", { headers: { accept: "application/json", authorization: `Bearer ${TOKEN}` } });
+      assert.equal(response.status, 500);
+      const body = (await response.json()) as HealthBody;
+      assert.match(body.checks.driver?.[0]?.output ?? "", /password=hunter2 host=10\.0\.0\.1/);
+      assert.equal(body.checks.database?.[0]?.output, "unavailable: db down");
+    });
+
+    it("HEAD → the status GET would give, with an empty body", async () => {
+      for (const [path, status] of [["/healthcheck/readiness", 200], ["/healthcheck/failing", 500], ["/healthcheck/nope", 404]] as const) {
+        const response = await get(path, { method: "HEAD" });
+        assert.equal(response.status, status, `HEAD ${path}`);
+        assert.equal(await response.text(), "", `HEAD ${path}`);
+      }
+    });
+
+    it("an unknown subset → 404", async () => {
+      const response = await get("/healthcheck/nope", { headers: { accept: "application/json" } });
+      assert.equal(response.status, 404);
+      assert.match(await response.text(), /unknown subset/);
+    });
+
+    it("Object.prototype names are not subsets → 404", async () => {
+      for (const name of ["__proto__", "constructor", "toString"]) {
+        const response = await get(`/healthcheck/${name}`, { headers: { accept: "application/json" } });
+        assert.equal(response.status, 404, `/healthcheck/${name}`);
+      }
+    });
+
+    it("a percent-encoded subset name is decoded exactly once", async () => {
+      assert.equal((await get("/healthcheck/readines%73")).status, 200, "readines%73 is readiness");
+      // Decoded once this names the subset "readines%73", which does not exist.
+      assert.equal((await get("/healthcheck/readines%2573")).status, 404, "readines%2573 must not be decoded twice");
+    });
+
+    it("runs the checks on every request, never a build-time or cached answer", async () => {
+      // The config's cacheTtlMs is 0; the pause only keeps the two runs apart.
+      const first = await countingRun();
+      await sleep(50);
+      const second = await countingRun();
+      assert.ok(second > first, `the counter did not move (run ${first}, then run ${second})`);
+    });
+  });
+
+  describe("fixed route (app/fixed-readiness/route.ts)", () => {
+    it("serves the readiness subset", async () => {
+      const response = await get("/fixed-readiness", { headers: { accept: "application/json" } });
+      assert.equal(response.status, 200);
+      const body = (await response.json()) as HealthBody;
+      assert.equal(body.status, "pass");
+      assert.deepEqual(Object.keys(body.checks).sort(), ["cache", "database"]);
+      assert.equal((await get("/fixed-readiness", { method: "HEAD" })).status, 200);
+    });
+  });
+
+  describe("every health response", () => {
+    it(`has Cache-Control: ${NO_STORE}`, async () => {
+      const requests: [string, RequestInit?][] = [
+        ["/healthcheck/readiness", { headers: { accept: "application/json" } }],
+        ["/healthcheck/readiness", { headers: { accept: BROWSER_ACCEPT } }],
+        ["/healthcheck/readiness", { headers: { accept: "application/health+json" } }],
+        ["/healthcheck/readiness", { method: "HEAD" }],
+        ["/healthcheck/readiness", { headers: { accept: "image/png" } }],
+        ["/healthcheck/failing"],
+        ["/healthcheck/failing", { headers: { authorization: `Bearer ${TOKEN}` } }],
+        ["/healthcheck/counting"],
+        ["/healthcheck/nope"],
+        ["/healthcheck/__proto__"],
+        ["/fixed-readiness"],
+        ["/healthcheck/liveness"],
+        ["/healthcheck/liveness", { method: "HEAD" }],
+      ];
+      for (const [path, init] of requests) {
+        const response = await get(path, init);
+        await response.arrayBuffer();
+        assert.equal(response.headers.get("cache-control"), NO_STORE, `${init?.method ?? "GET"} ${path} → ${response.status}`);
+      }
+    });
+  });
+
+  describe("liveness (withLiveness in proxy.ts)", () => {
+    it("GET /healthcheck/liveness → 200 {\"status\":\"ok\"}, answered before the app's proxy", async () => {
+      const response = await get("/healthcheck/liveness");
+      assert.equal(response.status, 200);
+      assert.ok(response.headers.has(LIVENESS_HEADER), `missing ${LIVENESS_HEADER}`);
+      assert.equal(response.headers.get("content-type"), "application/json");
+      assert.deepEqual(await response.json(), { status: "ok" });
+    });
+
+    it("HEAD /healthcheck/liveness → 200, empty body", async () => {
+      const response = await get("/healthcheck/liveness", { method: "HEAD" });
+      assert.equal(response.status, 200);
+      assert.ok(response.headers.has(LIVENESS_HEADER), `missing ${LIVENESS_HEADER}`);
+      assert.equal(await response.text(), "");
+    });
+
+    it("GET and HEAD /healthcheck/liveness/ → 200 from the short-circuit", async () => {
+      // Next answers a trailing slash with its own 308 to the bare path before the
+      // proxy runs; a probe that follows it must land on the short-circuit, never on /login.
+      for (const method of ["GET", "HEAD"]) {
+        const response = await get("/healthcheck/liveness/", { method, redirect: "follow" });
+        assert.equal(response.status, 200, `${method} /healthcheck/liveness/`);
+        assert.equal(new URL(response.url).pathname, "/healthcheck/liveness", `${method} /healthcheck/liveness/ ended on ${response.url}`);
+        assert.ok(response.headers.has(LIVENESS_HEADER), `${method}: missing ${LIVENESS_HEADER}`);
+        assert.equal(await response.text(), method === "GET" ? '{"status":"ok"}' : "");
+      }
+    });
+
+    it("everything else reaches the app's proxy, which redirects to /login", async () => {
+      const requests: [string, RequestInit?][] = [
+        ["/some-page"],
+        ["/healthcheck/liveness-and-more"],
+        ["/healthcheck/liveness", { method: "POST" }],
+      ];
+      for (const [path, init] of requests) {
+        const response = await get(path, init);
+        const what = `${init?.method ?? "GET"} ${path}`;
+        assert.equal(response.status, 307, what);
+        assert.equal(new URL(response.headers.get("location") ?? "", baseUrl()).pathname, "/login", what);
+        assert.equal(response.headers.has(LIVENESS_HEADER), false, what);
+      }
+      assert.equal((await get("/login")).status, 200, "the page the proxy redirects to");
+    });
+  });
+});
+
+// ---------------------------------------------------------------- the app
+
+async function setUpApp() {
+  const missing = ["index.js", "next/index.js", "middleware/index.js"].filter((file) => !existsSync(join(REPO_ROOT, "dist", file)));
+  if (missing.length > 0) {
+    throw new Error(`dist/ is not built (missing ${missing.map((file) => `dist/${file}`).join(", ")}): run \`npm run build\` first (\`npm test\` does)`);
+  }
+  const workdir = await freshWorkdir();
+  const tarball = await packTarball(workdir);
+  const dir = join(workdir, "app");
+  await cp(FIXTURE_APP, dir, { recursive: true });
+  await writeAppPackageJson(dir, tarball);
+
+  await runCommand("npm install", "npm", ["install", "--no-audit", "--no-fund"], { cwd: dir, timeoutMs: INSTALL_TIMEOUT_MS });
+  const build = await runCommand("next build", process.execPath, [nextBin(dir), "build"], { cwd: dir, timeoutMs: BUILD_TIMEOUT_MS });
+
+  const port = await freePort();
+  const server = spawn(process.execPath, [nextBin(dir), "start", "-H", "127.0.0.1", "-p", String(port)], {
+    cwd: dir,
+    env: { ...childEnv(), HEALTH_CHECK_TOKEN: TOKEN },
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so stopping it stops anything it started too.
+    detached: true,
+  });
+  const serverOutput = collectOutput(server).all;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntilAnswering(`${baseUrl}/login`, server, serverOutput, START_TIMEOUT_MS);
+  } catch (error) {
+    await stopProcessGroup(server);
+    throw error;
+  }
+  return { dir, baseUrl, buildOutput: build.all, server, serverOutput };
+}
+
+/** A new directory under test/e2e/.work; earlier runs' directories are removed first. */
+async function freshWorkdir(): Promise<string> {
+  await mkdir(WORK_ROOT, { recursive: true });
+  for (const entry of await readdir(WORK_ROOT)) {
+    if (entry.startsWith(WORKDIR_PREFIX)) await rm(join(WORK_ROOT, entry), { recursive: true, force: true });
+  }
+  return mkdtemp(join(WORK_ROOT, WORKDIR_PREFIX));
+}
+
+/** `npm pack` of the repo into `workdir`; returns the tarball's path. */
+async function packTarball(workdir: string): Promise<string> {
+  const output = await runCommand("npm pack", "npm", ["pack", "--json", "--pack-destination", workdir], { cwd: REPO_ROOT, timeoutMs: 2 * MINUTE });
+  const [packed] = JSON.parse(output.stdout) as { filename: string }[];
+  assert.ok(packed, `npm pack printed no package:\n${output.all}`);
+  return join(workdir, packed.filename);
+}
+
+async function writeAppPackageJson(dir: string, tarball: string): Promise<void> {
+  const packageJson = {
+    name: "probekit-e2e-next-app",
+    private: true,
+    scripts: { build: "next build", start: "next start" },
+    dependencies: { probekit: `file:${tarball}`, ...APP_DEPENDENCIES },
+    devDependencies: APP_DEV_DEPENDENCIES,
+  };
+  await writeFile(join(dir, "package.json"), `${JSON.stringify(packageJson, null, 2)}\n`);
+}
+
+function nextBin(dir: string): string {
+  // Run next's own script rather than npx, so the server's PID is the one we hold.
+  return join(dir, "node_modules/next/dist/bin/next");
+}
+
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NO_COLOR: "1" };
+  // The test runner's own variables mean nothing to npm or Next (a NODE_ENV of "test" makes next build warn).
+  delete env.NODE_ENV;
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
+
+/** `next build`'s route table as route → symbol (`ƒ` dynamic, `○` static, `◐` partial prerender). */
+function routeTable(buildOutput: string): Map<string, string> {
+  const table = new Map<string, string>();
+  for (const line of stripAnsi(buildOutput).split("\n")) {
+    const match = /^[┌├└│]\s+(\S)\s+(\/\S*)/.exec(line);
+    if (match) table.set(match[2]!, match[1]!);
+  }
+  return table;
+}
+
+// ---------------------------------------------------------------- HTTP
+
+function runningApp() {
+  assert.ok(app, "the app did not start: see the error of the before hook");
+  return app;
+}
+
+function baseUrl(): string {
+  return runningApp().baseUrl;
+}
+
+/** A request to the app; redirects are returned, not followed, unless `init` says otherwise. */
+function get(path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${baseUrl()}${path}`, { redirect: "manual", signal: AbortSignal.timeout(30_000), ...init });
+}
+
+/** The run number the `counting` subset reports. */
+async function countingRun(): Promise<number> {
+  const response = await get("/healthcheck/counting?format=json");
+  assert.equal(response.status, 200);
+  const output = ((await response.json()) as HealthBody).checks.counter?.[0]?.output ?? "";
+  const run = /^run (\d+)$/.exec(output)?.[1];
+  assert.ok(run, `unexpected counter output ${JSON.stringify(output)}`);
+  return Number(run);
+}
+
+function assertNoSecrets(body: string): void {
+  for (const secret of SECRETS) assert.ok(!body.includes(secret), `the public body leaks ${JSON.stringify(secret)}:\n${body}`);
+}
+
+// ---------------------------------------------------------------- processes
+
+/**
+ * Runs a command to completion and resolves with its output. A non-zero exit or
+ * a timeout rejects with the tail of the output, so a failed install or build
+ * says why in the test report.
+ */
+function runCommand(label: string, command: string, args: string[], options: { cwd: string; timeoutMs: number }): Promise<CommandOutput> {
+  return new Promise((resolve, reject) => {
+    const startedAt = Date.now();
+    const child = spawn(command, args, { cwd: options.cwd, env: childEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const output = collectOutput(child);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child, "SIGKILL");
+    }, options.timeoutMs);
+    const fail = (reason: string) =>
+      reject(new Error(`${label} ${reason}: \`${command} ${args.join(" ")}\` in ${options.cwd}\n--- last lines of its output ---\n${tail(output.all(), 60)}`));
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      fail(`could not start (${error.message})`);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+      if (timedOut) fail(`timed out after ${options.timeoutMs / 1000} s`);
+      else if (code !== 0) fail(`failed (exit ${code ?? signal}) after ${seconds} s`);
+      else {
+        log(`${label}: ${seconds} s`);
+        resolve({ all: output.all(), stdout: output.stdout() });
+      }
+    });
+  });
+}
+
+interface CommandOutput {
+  /** stdout and stderr interleaved as they came. */
+  all: string;
+  stdout: string;
+}
+
+/** Collects a child's output as it comes. */
+function collectOutput(child: ChildProcess): { all: () => string; stdout: () => string } {
+  let all = "";
+  let stdout = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    all += chunk.toString("utf8");
+    stdout += chunk.toString("utf8");
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    all += chunk.toString("utf8");
+  });
+  return { all: () => all, stdout: () => stdout };
+}
+
+async function waitUntilAnswering(url: string, server: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null || server.signalCode !== null) {
+      throw new Error(`next start exited (${server.exitCode ?? server.signalCode}) before answering\n--- its output ---\n${tail(output(), 60)}`);
+    }
+    try {
+      const response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(5_000) });
+      await response.arrayBuffer();
+      if (response.status < 500) return;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(250);
+  }
+  throw new Error(`next start did not answer ${url} within ${timeoutMs / 1000} s\n--- its output ---\n${tail(output(), 60)}`);
+}
+
+/** Stops a process group this file started: SIGTERM, then SIGKILL if it lingers. */
+async function stopProcessGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  killGroup(child, "SIGTERM");
+  const stopped = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+  if (!stopped) {
+    killGroup(child, "SIGKILL");
+    await exited;
+  }
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    // A negative PID signals the group the detached child leads.
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error("could not find a free port"))));
+    });
+  });
+}
+
+// ---------------------------------------------------------------- small helpers
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function tail(text: string, lines: number): string {
+  return stripAnsi(text).trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+function stripAnsi(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*m/g, "");
+}
+
+function log(message: string): void {
+  process.stderr.write(`# next-tarball: ${message}\n`);
+}
