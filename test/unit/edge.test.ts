@@ -46,6 +46,8 @@ describe("edge bundles", () => {
       const { code } = await bundleForEdge(entry);
       assert.ok(code.length > 0);
       assert.doesNotMatch(code, /\brequire\(["'](node:)?[a-z_]+["']\)/);
+      // Next refuses dynamic code evaluation in edge bundles (zod's classic API probes `new Function`).
+      assert.doesNotMatch(code, /\beval\s*\(|\bnew\s+Function\b|=\s*Function\b/);
     });
   }
 
