@@ -7,6 +7,9 @@
 import * as z from "zod/mini";
 import { isCheck, type Check, type SubsetEntry } from "./check.js";
 import { HealthConfigError, type HealthConfigIssue } from "./errors.js";
+import { describe, errorText, HEALTH_CONFIG, isHealthConfig, MAX_TIMER_MS } from "./util.js";
+
+export { isHealthConfig };
 
 /** Where failed checks are logged, with full detail. `console` fits. */
 export interface HealthLogger {
@@ -79,8 +82,6 @@ export interface ResolvedHealthOptions {
   logger: HealthLogger | false | undefined;
 }
 
-const HEALTH_CONFIG = Symbol.for("probekit.health-config");
-
 /** A validated config, as `defineHealthConfig` returns it. */
 export interface HealthConfig {
   readonly subsets: Readonly<Record<string, readonly SubsetEntry[]>>;
@@ -97,36 +98,43 @@ export const DEFAULT_OPTIONS = {
   livenessPath: "/healthcheck/liveness",
 } as const;
 
-// setTimeout overflows above 2^31-1 ms and fires at once.
-export const MAX_TIMER_MS = 2_147_483_647;
+// zod/mini, with our own messages: it tree-shakes to a few KB in edge bundles,
+// where the classic API costs ~800 KB.
+function buildSchemas() {
+  const flag = () => z.boolean("must be true or false");
+  const milliseconds = (lowest: z.core.$ZodCheck<number>) =>
+    z.int("must be a whole number of milliseconds").check(lowest, z.maximum(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms`));
+  return {
+    options: z.strictObject({
+      warningsAsErrors: z.optional(flag()),
+      timeoutMs: z.optional(milliseconds(z.positive("must be greater than 0"))),
+      sequential: z.optional(flag()),
+      cacheTtlMs: z.optional(milliseconds(z.nonnegative("must not be negative"))),
+      failureStatus: z.optional(z.int("must be an HTTP status code").check(z.minimum(400, "must be 400–599"), z.maximum(599, "must be 400–599"))),
+      livenessPath: z.optional(z.string("must be a string").check(z.regex(/^\/[^\s?#]*$/, "must be a path starting with / (no spaces, query or fragment)"))),
+      token: z.optional(z.string("must be a string").check(z.minLength(1, "must not be empty"))),
+      logger: z.optional(
+        z.union(
+          [z.literal(false), z.custom<HealthLogger>((value) => typeof (value as HealthLogger | null)?.error === "function")],
+          "must be false or an object with an error() method",
+        ),
+      ),
+    }),
+    checkFields: z.object({
+      critical: z.optional(flag()),
+      timeoutMs: z.optional(milliseconds(z.positive("must be greater than 0"))),
+      componentType: z.optional(z.string("must be a string")),
+    }),
+  };
+}
 
-// zod/mini, with our own messages: it tree-shakes to a few KB in edge bundles and
-// in the CLI's compiled config, where the classic API costs ~800 KB and ~40 ms to load.
-const flag = () => z.boolean("must be true or false");
-const milliseconds = (lowest: z.core.$ZodCheck<number>) =>
-  z.int("must be a whole number of milliseconds").check(lowest, z.maximum(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms`));
-
-const optionsSchema = z.strictObject({
-  warningsAsErrors: z.optional(flag()),
-  timeoutMs: z.optional(milliseconds(z.positive("must be greater than 0"))),
-  sequential: z.optional(flag()),
-  cacheTtlMs: z.optional(milliseconds(z.nonnegative("must not be negative"))),
-  failureStatus: z.optional(z.int("must be an HTTP status code").check(z.minimum(400, "must be 400–599"), z.maximum(599, "must be 400–599"))),
-  livenessPath: z.optional(z.string("must be a string").check(z.regex(/^\/[^\s?#]*$/, "must be a path starting with / (no spaces, query or fragment)"))),
-  token: z.optional(z.string("must be a string").check(z.minLength(1, "must not be empty"))),
-  logger: z.optional(
-    z.union(
-      [z.literal(false), z.custom<HealthLogger>((value) => typeof (value as HealthLogger | null)?.error === "function")],
-      "must be false or an object with an error() method",
-    ),
-  ),
-});
-
-const checkFieldsSchema = z.object({
-  critical: z.optional(flag()),
-  timeoutMs: z.optional(milliseconds(z.positive("must be greater than 0"))),
-  componentType: z.optional(z.string("must be a string")),
-});
+/**
+ * The CLI's compiled config (cli/load-config.ts) is bundled with
+ * `globalThis.__PROBEKIT_NO_SCHEMAS__` defined as true: this folds to undefined and
+ * zod is tree-shaken out, because loading it costs every exec probe ~6 ms. The
+ * CLI runs the full diagnostics itself, unless --skip-checks.
+ */
+const schemas = (globalThis as { __PROBEKIT_NO_SCHEMAS__?: boolean }).__PROBEKIT_NO_SCHEMAS__ === true ? undefined : buildSchemas();
 
 /** Subset names appear in URLs and CLI flags: keep them to one plain path segment. */
 export const SUBSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -148,19 +156,15 @@ export function defineHealthConfig(input: HealthConfigInput): HealthConfig {
   const issues = findConfigIssues(input, { callFactories: false });
   if (issues.length > 0) throw new HealthConfigError(issues);
   const { subsets, ...options } = input;
-  const parsed = optionsSchema.parse(options);
   const frozenSubsets: Record<string, readonly SubsetEntry[]> = {};
   for (const name of Object.keys(subsets)) frozenSubsets[name] = Object.freeze([...subsets[name]!]);
+  // An option given as undefined (`token: process.env.UNSET`) keeps its default.
+  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   return Object.freeze({
     subsets: Object.freeze(frozenSubsets),
-    options: Object.freeze({ ...DEFAULT_OPTIONS, token: undefined, logger: undefined, ...parsed }),
+    options: Object.freeze({ ...DEFAULT_OPTIONS, token: undefined, logger: undefined, ...given }),
     [HEALTH_CONFIG]: true as const,
   });
-}
-
-/** True when `value` came from {@link defineHealthConfig}. */
-export function isHealthConfig(value: unknown): value is HealthConfig {
-  return typeof value === "object" && value !== null && (value as Partial<HealthConfig>)[HEALTH_CONFIG] === true;
 }
 
 /**
@@ -176,15 +180,9 @@ function findConfigIssues(input: unknown, { callFactories }: { callFactories: bo
   if (typeof input !== "object" || input === null) {
     return [{ code: "E001", path: "config", message: `expected an object with subsets, got ${describe(input)}` }];
   }
-  const { subsets, ...options } = isHealthConfig(input) ? { subsets: input.subsets } : (input as Record<string, unknown>);
-  const issues: HealthConfigIssue[] = [];
-
-  const parsedOptions = optionsSchema.safeParse(options);
-  if (!parsedOptions.success) {
-    for (const problem of parsedOptions.error.issues) {
-      issues.push({ code: "E003", path: problem.path.length ? problem.path.join(".") : "options", message: optionMessage(problem) });
-    }
-  }
+  // A defined config is checked again as a whole: the CLI's compiled copy skips the schemas (see below).
+  const { subsets, ...options } = isHealthConfig(input) ? { subsets: input.subsets, ...input.options } : (input as Record<string, unknown>);
+  const issues: HealthConfigIssue[] = schemaIssues(schemas?.options, options, "E003", "");
 
   if (typeof subsets !== "object" || subsets === null || Array.isArray(subsets) || Object.keys(subsets).length === 0) {
     issues.unshift({ code: "E001", path: "subsets", message: "no subsets defined: name at least one, e.g. { readiness: [...] }" });
@@ -220,12 +218,7 @@ function findConfigIssues(input: unknown, { callFactories }: { callFactories: bo
         issues.push({ code: "E004", path: where, message: `expected a check ({ name, check() }) or a factory, got ${describe(entry)}` });
         return;
       }
-      const fields = checkFieldsSchema.safeParse(check);
-      if (!fields.success) {
-        for (const problem of fields.error.issues) {
-          issues.push({ code: typeof entry === "function" ? "E005" : "E004", path: `${where}.${problem.path.join(".")}`, message: optionMessage(problem) });
-        }
-      }
+      issues.push(...schemaIssues(schemas?.checkFields, check, typeof entry === "function" ? "E005" : "E004", `${where}.`));
       const name = (check as Check).name;
       const first = seen.get(name);
       if (first !== undefined) {
@@ -238,31 +231,19 @@ function findConfigIssues(input: unknown, { callFactories }: { callFactories: bo
   return issues;
 }
 
+/** The zod part of the diagnostics: option values and the optional fields of checks. */
+function schemaIssues(schema: z.ZodMiniType | undefined, value: unknown, code: string, pathPrefix: string): HealthConfigIssue[] {
+  if (schema === undefined) return [];
+  const result = schema.safeParse(value);
+  if (result.success) return [];
+  return result.error.issues.map((problem) => ({
+    code,
+    path: problem.path.length > 0 ? pathPrefix + problem.path.join(".") : pathPrefix.replace(/\.$/, "") || "options",
+    message: optionMessage(problem),
+  }));
+}
+
 function optionMessage(problem: z.core.$ZodIssue): string {
   if (problem.code === "unrecognized_keys") return `unknown option${problem.keys.length > 1 ? "s" : ""} ${problem.keys.map((key) => JSON.stringify(key)).join(", ")}`;
   return problem.message;
-}
-
-/** A short, safe description of any value for diagnostics. */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return "an object without a name and a check() function";
-  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  return typeof value === "undefined" ? "undefined" : `a ${typeof value}`;
-}
-
-/** The text of anything thrown, without ever throwing itself. */
-export function errorText(error: unknown): string {
-  try {
-    if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
-    if (typeof error === "string") return error;
-    if (typeof error === "object" && error !== null) {
-      const json = JSON.stringify(error);
-      if (json !== undefined && json !== "{}") return json;
-    }
-    return String(error);
-  } catch {
-    return `a thrown ${typeof error} that cannot be printed`;
-  }
 }

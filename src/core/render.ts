@@ -4,6 +4,7 @@
  * caller is authorized to see the raw `detail`.
  */
 import type { CheckReport, HealthReport, HealthStatus } from "./runner.js";
+import { formatMs } from "./util.js";
 
 export interface RenderOptions {
   /** Show raw error detail instead of the public message. */
@@ -82,9 +83,6 @@ li{display:grid;grid-template-columns:1.75rem minmax(0,1fr) auto;gap:2px 8px;pad
 </style></head><body><main><h1 class="${report.status}"><span class="mark">${overall.mark}</span> ${title}</h1><p>${report.checks.length} check${report.checks.length === 1 ? "" : "s"} · ${escapeHtml(report.time)}</p><ul>${rows}</ul></main></body></html>`;
 }
 
-function formatMs(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
-}
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 

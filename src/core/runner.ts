@@ -4,8 +4,9 @@
  * between concurrent callers, reusing a finished report for `cacheTtlMs`.
  */
 import { isCheck, type Check, type CheckResult, type SubsetEntry } from "./check.js";
-import { errorText, MAX_TIMER_MS, type HealthConfig, type HealthLogger } from "./config.js";
+import type { HealthConfig, HealthLogger } from "./config.js";
 import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, UnknownSubsetError } from "./errors.js";
+import { errorText, MAX_TIMER_MS } from "./util.js";
 
 /** Status of one check or of a whole subset, as in draft-inadarei-api-health-check. */
 export type HealthStatus = "pass" | "warn" | "fail";

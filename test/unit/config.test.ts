@@ -191,3 +191,17 @@ describe("defineHealthConfig", () => {
     }
   });
 });
+
+describe("defineHealthConfig: options given as undefined", () => {
+  it("keep their defaults (token: process.env.UNSET)", () => {
+    const config = defineHealthConfig({ subsets: { readiness: [] }, timeoutMs: undefined, token: undefined, cacheTtlMs: undefined });
+    assert.equal(config.options.timeoutMs, 3000);
+    assert.equal(config.options.cacheTtlMs, 1000);
+    assert.equal(config.options.token, undefined);
+  });
+
+  it("a defined config is diagnosed again as a whole, options included", () => {
+    const config = defineHealthConfig({ subsets: { readiness: [passing("a")] }, timeoutMs: 50 });
+    assert.deepEqual(diagnoseHealthConfig(config), []);
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * Small helpers shared by the config, the runner and the CLI. Kept apart from
+ * config.ts so that running checks never loads zod.
+ */
+
+/** Brands what `defineHealthConfig` returns; `Symbol.for`, so two copies of probekit agree. */
+export const HEALTH_CONFIG: unique symbol = Symbol.for("probekit.health-config") as never;
+
+/** True when `value` came from `defineHealthConfig` (of this or any other copy of probekit). */
+export function isHealthConfig(value: unknown): value is import("./config.js").HealthConfig {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[HEALTH_CONFIG] === true;
+}
+
+/** setTimeout overflows above 2^31-1 ms and fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A short, safe description of any value for diagnostics. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object without a name and a check() function";
+  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  return typeof value === "undefined" ? "undefined" : `a ${typeof value}`;
+}
+
+/** The text of anything thrown, without ever throwing itself. */
+export function errorText(error: unknown): string {
+  try {
+    if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
+    if (typeof error === "string") return error;
+    if (typeof error === "object" && error !== null) {
+      const json = JSON.stringify(error);
+      if (json !== undefined && json !== "{}") return json;
+    }
+    return String(error);
+  } catch {
+    return `a thrown ${typeof error} that cannot be printed`;
+  }
+}
+
+/** A duration as people read it: `4.2 ms`, `310 ms`, `3.00 s`. */
+export function formatMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+}
