@@ -51,7 +51,7 @@ async function analyze(file: string): Promise<{ usesHelper: boolean; matcher: Ma
   const loader = file.endsWith("x") ? (file.endsWith(".tsx") ? "tsx" : "jsx") : /\.m?ts$/.test(file) ? "ts" : "js";
   let program: import("acorn").Program;
   try {
-    const { code } = await transform(source, { loader, format: "esm", target: "es2022" });
+    const { code } = await transform(source, { loader, target: "es2022" });
     program = acorn.parse(code, { ecmaVersion: "latest", sourceType: "module" });
   } catch (error) {
     return { usesHelper: false, matcher: { kind: "unreadable", why: `cannot parse: ${String(error).split("\n")[0]}` } };
@@ -79,27 +79,45 @@ function usesLivenessHelper(program: import("acorn").Program): boolean {
 }
 
 function readMatcher(program: import("acorn").Program): Matcher {
-  for (const node of program.body) {
-    if (node.type !== "ExportNamedDeclaration" || node.declaration?.type !== "VariableDeclaration") continue;
-    for (const declarator of node.declaration.declarations) {
-      if (declarator.id.type !== "Identifier" || declarator.id.name !== "config") continue;
-      if (declarator.init?.type !== "ObjectExpression") return { kind: "unreadable", why: "config is not an object literal" };
-      for (const property of declarator.init.properties) {
-        if (property.type !== "Property" || property.key.type !== "Identifier" || property.key.name !== "matcher") continue;
-        const value = property.value;
-        const items = value.type === "ArrayExpression" ? value.elements : [value];
-        const sources: string[] = [];
-        for (const item of items) {
-          const source = item === null ? undefined : literalSource(item);
-          if (source === undefined) return { kind: "unreadable", why: "matcher must be string literals or { source } objects, as Next requires" };
-          sources.push(source);
-        }
-        return { kind: "sources", sources };
-      }
-      return { kind: "all" };
+  const declarator = exportedConfig(program);
+  if (declarator === undefined) return { kind: "all" };
+  if (declarator.init?.type !== "ObjectExpression") return { kind: "unreadable", why: "config is not an object literal" };
+  for (const property of declarator.init.properties) {
+    if (property.type !== "Property" || property.key.type !== "Identifier" || property.key.name !== "matcher") continue;
+    const value = property.value;
+    const items = value.type === "ArrayExpression" ? value.elements : [value];
+    const sources: string[] = [];
+    for (const item of items) {
+      const source = item === null ? undefined : literalSource(item);
+      if (source === undefined) return { kind: "unreadable", why: "matcher must be string literals or { source } objects, as Next requires" };
+      sources.push(source);
     }
+    return { kind: "sources", sources };
   }
   return { kind: "all" };
+}
+
+/** The top-level `const config = …` the module exports as `config` (directly, or in an export list). */
+function exportedConfig(program: import("acorn").Program): import("acorn").VariableDeclarator | undefined {
+  let local: string | undefined;
+  const declarators = new Map<string, import("acorn").VariableDeclarator>();
+  for (const node of program.body) {
+    const declaration = node.type === "ExportNamedDeclaration" ? node.declaration : node;
+    if (declaration?.type === "VariableDeclaration") {
+      for (const declarator of declaration.declarations) {
+        if (declarator.id.type !== "Identifier") continue;
+        declarators.set(declarator.id.name, declarator);
+        if (node.type === "ExportNamedDeclaration" && declarator.id.name === "config") local = "config";
+      }
+    }
+    if (node.type === "ExportNamedDeclaration" && node.source == null) {
+      for (const specifier of node.specifiers) {
+        const exported = specifier.exported.type === "Identifier" ? specifier.exported.name : specifier.exported.value;
+        if (exported === "config" && specifier.local.type === "Identifier") local = specifier.local.name;
+      }
+    }
+  }
+  return local === undefined ? undefined : declarators.get(local);
 }
 
 function literalSource(node: import("acorn").Node): string | undefined {

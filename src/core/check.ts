@@ -38,6 +38,19 @@ export interface Check {
   check(context: CheckContext): CheckResult | void | Promise<CheckResult | void>;
 }
 
+/** Options every built-in check takes besides its own. */
+export interface CommonCheckOptions {
+  /** The check's name in reports; each built-in has a sensible default. */
+  name?: string;
+  /**
+   * A failure shows in the report but never fails the probe when false.
+   * @default true
+   */
+  critical?: boolean;
+  /** Overrides the config's `timeoutMs` for this check. */
+  timeoutMs?: number;
+}
+
 /** A factory is called afresh on every run, so a check that keeps state starts clean each time. */
 export type CheckFactory = () => Check;
 

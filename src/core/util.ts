@@ -23,10 +23,16 @@ export function describe(value: unknown): string {
   return typeof value === "undefined" ? "undefined" : `a ${typeof value}`;
 }
 
-/** The text of anything thrown, without ever throwing itself. */
-export function errorText(error: unknown): string {
+/** The text of anything thrown, with its chain of causes, without ever throwing itself. */
+export function errorText(error: unknown, depth = 0): string {
   try {
-    if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
+    if (error instanceof Error) {
+      const text = error.message ? `${error.name}: ${error.message}` : error.name;
+      const code = (error as { code?: unknown }).code;
+      const withCode = typeof code === "string" && !text.includes(code) ? `${text} [${code}]` : text;
+      // fetch hides ECONNREFUSED behind "fetch failed"; drivers wrap too.
+      return error.cause !== undefined && depth < 4 ? `${withCode} <- ${errorText(error.cause, depth + 1)}` : withCode;
+    }
     if (typeof error === "string") return error;
     if (typeof error === "object" && error !== null) {
       const json = JSON.stringify(error);

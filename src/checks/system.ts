@@ -1,0 +1,143 @@
+/**
+ * probekit/checks/system: disk and memory headroom of the machine or container
+ * the process runs in (Node only). Both warn (`ServiceWarning`) rather than fail,
+ * like the psutil checks of django-health-check.
+ *
+ * @example
+ * import { diskUsage, memory } from "probekit/checks/system";
+ * defineHealthConfig({ subsets: { liveness: [diskUsage({ path: "/data" }), memory()] } });
+ */
+import { readFile, statfs } from "node:fs/promises";
+import { freemem } from "node:os";
+import { join } from "node:path";
+import type { Check, CommonCheckOptions } from "../core/check.js";
+import { ServiceUnavailable, ServiceWarning } from "../core/errors.js";
+
+export interface DiskUsageOptions extends CommonCheckOptions {
+  /**
+   * A path on the file system to measure.
+   * @default "/"
+   */
+  path?: string;
+  /**
+   * Warn when this share of the disk, in percent, is used or more.
+   * @default 90
+   */
+  maxPercent?: number;
+}
+
+/**
+ * Warns when the file system holding `path` is `maxPercent` full or more (used
+ * counted as `df` does: space reserved for root is not available).
+ *
+ * @example
+ * diskUsage({ path: "/var/lib/uploads", maxPercent: 85 });
+ */
+export function diskUsage(options: DiskUsageOptions = {}): Check {
+  const path = options.path ?? "/";
+  const maxPercent = options.maxPercent ?? 90;
+  if (!(maxPercent > 0 && maxPercent <= 100)) throw new TypeError(`probekit/checks/system: maxPercent must be in (0, 100], got ${maxPercent}`);
+  return {
+    name: options.name ?? "disk",
+    critical: options.critical,
+    timeoutMs: options.timeoutMs,
+    componentType: "system",
+    async check() {
+      let stats: Awaited<ReturnType<typeof statfs>>;
+      try {
+        stats = await statfs(path);
+      } catch (error) {
+        throw new ServiceUnavailable(`cannot measure ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`, { cause: error });
+      }
+      const used = Number(stats.blocks) - Number(stats.bfree);
+      const usable = used + Number(stats.bavail);
+      const percent = usable === 0 ? 0 : Math.round((used / usable) * 1000) / 10;
+      if (percent >= maxPercent) throw new ServiceWarning(`${path} is ${percent}% full (max ${maxPercent}%)`);
+      return { observedValue: percent, observedUnit: "percent", output: `${percent}% used` };
+    },
+  };
+}
+
+export interface MemoryOptions extends CommonCheckOptions {
+  /**
+   * Warn when less than this many megabytes are available.
+   * @default 100
+   */
+  minAvailableMb?: number;
+  /**
+   * Where cgroup file systems are mounted; a test seam.
+   * @default "/sys/fs/cgroup"
+   */
+  cgroupRoot?: string;
+  /**
+   * Which cgroup this process is in; a test seam.
+   * @default "/proc/self/cgroup"
+   */
+  procSelfCgroup?: string;
+}
+
+/**
+ * Warns when less than `minAvailableMb` of memory is available. In a container
+ * (cgroup v2 or v1 with a memory limit) that is the limit minus the working set,
+ * as the kubelet counts it (usage minus inactive file cache); otherwise, or when
+ * the machine has less, the machine's available memory.
+ *
+ * @example
+ * memory({ minAvailableMb: 256 });
+ */
+export function memory(options: MemoryOptions = {}): Check {
+  const minAvailableMb = options.minAvailableMb ?? 100;
+  if (!(minAvailableMb >= 0)) throw new TypeError(`probekit/checks/system: minAvailableMb must be >= 0, got ${minAvailableMb}`);
+  const cgroupRoot = options.cgroupRoot ?? "/sys/fs/cgroup";
+  const procSelfCgroup = options.procSelfCgroup ?? "/proc/self/cgroup";
+  return {
+    name: options.name ?? "memory",
+    critical: options.critical,
+    timeoutMs: options.timeoutMs,
+    componentType: "system",
+    async check() {
+      const container = await containerMemory(cgroupRoot, procSelfCgroup);
+      const machine = freemem();
+      const available = container === undefined ? machine : Math.min(machine, container);
+      const mb = Math.floor(available / 2 ** 20);
+      const where = container === undefined || machine < container ? "" : " in the container";
+      if (mb < minAvailableMb) throw new ServiceWarning(`${mb} MB available${where} (min ${minAvailableMb} MB)`);
+      return { observedValue: mb, observedUnit: "MB", output: `${mb} MB available${where}` };
+    },
+  };
+}
+
+// cgroup v1 reports "no limit" as a page-rounded 2^63-1.
+const UNLIMITED = 2 ** 62;
+
+/** Bytes available under this process's cgroup memory limit, or undefined when there is no limit. */
+async function containerMemory(root: string, procSelfCgroup: string): Promise<number | undefined> {
+  const membership = await readFile(procSelfCgroup, "utf8").catch(() => "");
+  for (const line of membership.split("\n")) {
+    const [, controllers = "", path = "/"] = line.split(":");
+    const v2 = line.startsWith("0::");
+    if (!v2 && !controllers.split(",").includes("memory")) continue;
+    // Inside a container the cgroup namespace usually maps its own cgroup to the mount root.
+    const base = v2 ? root : join(root, "memory");
+    for (const dir of path === "/" ? [base] : [join(base, path), base]) {
+      const limits = v2
+        ? await readLimits(dir, "memory.max", "memory.current", "inactive_file")
+        : await readLimits(dir, "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file");
+      if (limits === undefined) continue;
+      if (limits.limit === undefined) return undefined;
+      return Math.max(0, limits.limit - Math.max(0, limits.usage - limits.inactiveFile));
+    }
+  }
+  return undefined;
+}
+
+async function readLimits(dir: string, limitFile: string, usageFile: string, inactiveKey: string) {
+  const [limitText, usageText, stat] = await Promise.all(
+    [limitFile, usageFile, "memory.stat"].map((file) => readFile(join(dir, file), "utf8").catch(() => undefined)),
+  );
+  if (limitText === undefined || usageText === undefined) return undefined;
+  const raw = limitText.trim();
+  const limit = raw === "max" || Number(raw) >= UNLIMITED ? undefined : Number(raw);
+  const inactive = new RegExp(`^${inactiveKey} (\\d+)$`, "m").exec(stat ?? "")?.[1];
+  return { limit, usage: Number(usageText.trim()), inactiveFile: inactive === undefined ? 0 : Number(inactive) };
+}
