@@ -54,8 +54,10 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv): Promise<
     // HealthConfigError and friends carry their own explanation.
     throw new CliUsageError(`could not load ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  const config = module.default ?? module.healthConfig;
-  if (!isHealthConfig(config)) {
+  // A config compiled as CommonJS (no "type": "module") arrives wrapped in one more `default`.
+  const wrapped = module.default as Record<string, unknown> | undefined;
+  const config = [module.default, module.healthConfig, wrapped?.default, wrapped?.healthConfig].find(isHealthConfig);
+  if (config === undefined) {
     throw new CliUsageError(`${file} must export the result of defineHealthConfig(...) as its default export or as "healthConfig"`);
   }
   return config;

@@ -1,5 +1,6 @@
 /**
- * Edge compatibility: `probekit`, `probekit/next` and `probekit/middleware` bundle
+ * Edge compatibility: `probekit`, `probekit/next`, `probekit/middleware` and
+ * `probekit/checks/http` bundle
  * for the edge without reaching any Node built-in, the middleware stays tiny and
  * zod-free, and the bundled handlers run inside Vercel's edge-runtime.
  */
@@ -41,7 +42,7 @@ async function bundleForEdge(entry: string, format: "esm" | "iife" = "esm"): Pro
 }
 
 describe("edge bundles", () => {
-  for (const entry of ["src/index.ts", "src/next/index.ts", "src/middleware/index.ts"]) {
+  for (const entry of ["src/index.ts", "src/next/index.ts", "src/middleware/index.ts", "src/checks/http.ts"]) {
     it(`${entry} reaches no Node built-in`, async () => {
       const { code } = await bundleForEdge(entry);
       assert.ok(code.length > 0);
