@@ -128,7 +128,7 @@ describe("probekit --subset", () => {
 
   it("keeps import.meta.url and relative imports of the config working", async () => {
     const root = await tsProject();
-    for (const env of [{}, { PROBEKIT_CACHE: "0" }]) {
+    for (const env of [{}, { PROBEKIT_CACHE: "0" }] as Record<string, string>[]) {
       const run = cli(root, ["-s", "where", "--skip-checks"], env);
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, new RegExp(`file://${join(root, "health.config.ts").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
@@ -160,7 +160,7 @@ export default defineHealthConfig({ subsets: { slow: [{ name: "slow", timeoutMs:
 export const healthConfig = defineHealthConfig({ subsets: { liveness: [{ name: "js", check: () => {} }] } });`,
       "package.json": `{ "type": "module" }`,
     });
-    for (const env of [{}, { PROBEKIT_CACHE: "0" }]) {
+    for (const env of [{}, { PROBEKIT_CACHE: "0" }] as Record<string, string>[]) {
       const run = cli(root, ["-s", "liveness", "--skip-checks"], env);
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /^✓ js\s+pass\s+working/);
@@ -231,7 +231,7 @@ describe("probekit: usage and config errors exit 2", () => {
     ];
     for (const [source, expected] of cases) {
       const root = await project({ "health.config.ts": source });
-      for (const env of [{}, { PROBEKIT_CACHE: "0" }]) {
+      for (const env of [{}, { PROBEKIT_CACHE: "0" }] as Record<string, string>[]) {
         const run = cli(root, ["-s", "liveness", "--skip-checks"], env);
         assert.equal(run.code, 2, `${source} ${JSON.stringify(env)}: ${run.stderr}`);
         assert.match(run.stderr, expected, source);

@@ -1,8 +1,8 @@
 /**
  * Edge compatibility: `probekit`, `probekit/next`, `probekit/middleware` and
- * `probekit/checks/http` bundle
- * for the edge without reaching any Node built-in, the middleware stays tiny and
- * zod-free, and the bundled handlers run inside Vercel's edge-runtime.
+ * `probekit/checks/http` bundle for the edge without reaching any Node built-in,
+ * the middleware stays tiny and zod-free, and the bundled handlers run inside
+ * Vercel's edge-runtime.
  */
 import assert from "node:assert/strict";
 import { isBuiltin } from "node:module";
