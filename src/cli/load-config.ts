@@ -97,7 +97,13 @@ async function importCompiled(file: string, env: NodeJS.ProcessEnv): Promise<Rec
     });
     if (!built) return undefined;
   }
-  return (await import(pathToFileURL(bundle).href)) as Record<string, unknown>;
+  try {
+    return (await import(pathToFileURL(bundle).href)) as Record<string, unknown>;
+  } catch (error) {
+    // A package the bundle left as an import does not resolve from the cache folder: load the config where it is.
+    if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") return undefined;
+    throw error;
+  }
 }
 
 /** `node_modules/.cache/probekit` in the nearest folder with a node_modules, where bare imports resolve as from the config. */

@@ -188,6 +188,19 @@ export const healthConfig = defineHealthConfig({ subsets: { liveness: [{ name: "
     assert.match(cli(root, ["-s", "liveness", "--skip-checks"]).stdout, /changed label/);
   });
 
+  it("falls back to loading the config directly when the cache folder cannot resolve the config's packages", async () => {
+    const root = await project({
+      "health.config.mjs": `import { defineHealthConfig } from "probekit";\nimport { word } from "local-dep";\nexport default defineHealthConfig({ subsets: { s: [{ name: word, check: () => {} }] } });\n`,
+      "node_modules/local-dep/package.json": `{ "name": "local-dep", "type": "module", "exports": "./index.js" }`,
+      "node_modules/local-dep/index.js": `export const word = "resolved";\n`,
+    });
+    const outside = await mkdtemp(join(tmpdir(), "probekit-cache-outside-"));
+    roots.push(outside);
+    const run = cli(root, ["-s", "s", "--skip-checks"], { PROBEKIT_CACHE_DIR: outside });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /✓ resolved/);
+  });
+
   it("falls back to loading the config directly when the cache cannot be written", async () => {
     const root = await tsProject();
     await writeFile(join(root, "node_modules/.cache"), "a file where the cache folder would go");
