@@ -12,7 +12,7 @@
  * // Kubernetes: exec probe `probekit -s liveness --skip-checks`
  */
 import { rename, stat, unlink, writeFile } from "node:fs/promises";
-import type { Check, CommonCheckOptions } from "../core/check.js";
+import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable } from "../core/errors.js";
 
 const DEFAULT_FILE = "/tmp/worker_heartbeat";
@@ -84,24 +84,18 @@ export function fileHeartbeat(options: FileHeartbeatOptions = {}): Check {
   const file = options.file ?? DEFAULT_FILE;
   const maxAgeMs = options.maxAgeMs ?? 60_000;
   if (!(Number.isFinite(maxAgeMs) && maxAgeMs > 0)) throw new TypeError(`probekit/checks/heartbeat: maxAgeMs must be > 0, got ${maxAgeMs}`);
-  return {
-    name: options.name ?? "heartbeat",
-    critical: options.critical,
-    timeoutMs: options.timeoutMs,
-    componentType: "system",
-    async check() {
-      let modified: number;
-      try {
-        modified = (await stat(file)).mtimeMs;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new ServiceUnavailable("missing", { cause: error });
-        throw new ServiceUnavailable(`cannot read: ${(error as NodeJS.ErrnoException).code ?? "error"}`, { cause: error });
-      }
-      const ageMs = Math.max(0, Date.now() - modified);
-      if (ageMs > maxAgeMs) throw new ServiceUnavailable(`stale (age=${seconds(ageMs)}s > max_age=${seconds(maxAgeMs)}s)`);
-      return { observedValue: Math.round(ageMs), observedUnit: "ms", output: `fresh (age=${seconds(ageMs)}s)` };
-    },
-  };
+  return builtinCheck(options, { name: "heartbeat", componentType: "system" }, async () => {
+    let modified: number;
+    try {
+      modified = (await stat(file)).mtimeMs;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new ServiceUnavailable("missing", { cause: error });
+      throw new ServiceUnavailable(`cannot read: ${(error as NodeJS.ErrnoException).code ?? "error"}`, { cause: error });
+    }
+    const ageMs = Math.max(0, Date.now() - modified);
+    if (ageMs > maxAgeMs) throw new ServiceUnavailable(`stale (age=${seconds(ageMs)}s > max_age=${seconds(maxAgeMs)}s)`);
+    return { observedValue: Math.round(ageMs), observedUnit: "ms", output: `fresh (age=${seconds(ageMs)}s)` };
+  });
 }
 
 function seconds(ms: number): string {

@@ -6,7 +6,7 @@
  * import { httpEndpoint } from "probekit/checks/http";
  * httpEndpoint({ url: "https://payments.internal/health", expectStatus: 200 });
  */
-import type { Check, CommonCheckOptions } from "../core/check.js";
+import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable } from "../core/errors.js";
 import { isAbortOf, unavailable } from "../core/safe-errors.js";
 
@@ -46,27 +46,21 @@ export function httpEndpoint(options: HttpEndpointOptions): Check {
   url.username = "";
   url.password = "";
   const accepts = statusMatcher(options.expectStatus ?? { min: 200, max: 399 });
-  return {
-    name: options.name ?? `http:${url.host}${url.pathname === "/" ? "" : url.pathname}`,
-    critical: options.critical,
-    timeoutMs: options.timeoutMs,
-    componentType: options.componentType ?? "component",
-    async check({ signal }) {
-      let response: Response;
-      try {
-        response = await fetch(url, { method, headers, redirect: "manual", signal, cache: "no-store" });
-      } catch (error) {
-        if (isAbortOf(error, signal)) throw error;
-        throw unavailable(error, "request failed");
-      }
-      // Free the connection: only the status matters.
-      await response.body?.cancel().catch(() => {});
-      if (!accepts.test(response.status)) {
-        throw new ServiceUnavailable(`status ${response.status}, expected ${accepts.description}`);
-      }
-      return { output: `${response.status}` };
-    },
-  };
+  return builtinCheck(options, { name: `http:${url.host}${url.pathname === "/" ? "" : url.pathname}`, componentType: options.componentType ?? "component" }, async ({ signal }) => {
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers, redirect: "manual", signal, cache: "no-store" });
+    } catch (error) {
+      if (isAbortOf(error, signal)) throw error;
+      throw unavailable(error, "request failed");
+    }
+    // Free the connection: only the status matters.
+    await response.body?.cancel().catch(() => {});
+    if (!accepts.test(response.status)) {
+      throw new ServiceUnavailable(`status ${response.status}, expected ${accepts.description}`);
+    }
+    return { output: `${response.status}` };
+  });
 }
 
 function statusMatcher(expected: ExpectedStatus): { test: (status: number) => boolean; description: string } {

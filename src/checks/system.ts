@@ -10,7 +10,7 @@
 import { readFile, statfs } from "node:fs/promises";
 import { freemem } from "node:os";
 import { join } from "node:path";
-import type { Check, CommonCheckOptions } from "../core/check.js";
+import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable, ServiceWarning } from "../core/errors.js";
 
 export interface DiskUsageOptions extends CommonCheckOptions {
@@ -37,25 +37,19 @@ export function diskUsage(options: DiskUsageOptions = {}): Check {
   const path = options.path ?? "/";
   const maxPercent = options.maxPercent ?? 90;
   if (!(maxPercent > 0 && maxPercent <= 100)) throw new TypeError(`probekit/checks/system: maxPercent must be in (0, 100], got ${maxPercent}`);
-  return {
-    name: options.name ?? "disk",
-    critical: options.critical,
-    timeoutMs: options.timeoutMs,
-    componentType: "system",
-    async check() {
-      let stats: Awaited<ReturnType<typeof statfs>>;
-      try {
-        stats = await statfs(path);
-      } catch (error) {
-        throw new ServiceUnavailable(`cannot measure ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`, { cause: error });
-      }
-      const used = Number(stats.blocks) - Number(stats.bfree);
-      const usable = used + Number(stats.bavail);
-      const percent = usable === 0 ? 0 : Math.round((used / usable) * 1000) / 10;
-      if (percent >= maxPercent) throw new ServiceWarning(`${path} is ${percent}% full (max ${maxPercent}%)`);
-      return { observedValue: percent, observedUnit: "percent", output: `${percent}% used` };
-    },
-  };
+  return builtinCheck(options, { name: "disk", componentType: "system" }, async () => {
+    let stats: Awaited<ReturnType<typeof statfs>>;
+    try {
+      stats = await statfs(path);
+    } catch (error) {
+      throw new ServiceUnavailable(`cannot measure ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`, { cause: error });
+    }
+    const used = Number(stats.blocks) - Number(stats.bfree);
+    const usable = used + Number(stats.bavail);
+    const percent = usable === 0 ? 0 : Math.round((used / usable) * 1000) / 10;
+    if (percent >= maxPercent) throw new ServiceWarning(`${path} is ${percent}% full (max ${maxPercent}%)`);
+    return { observedValue: percent, observedUnit: "percent", output: `${percent}% used` };
+  });
 }
 
 export interface MemoryOptions extends CommonCheckOptions {
@@ -90,21 +84,15 @@ export function memory(options: MemoryOptions = {}): Check {
   if (!(minAvailableMb >= 0)) throw new TypeError(`probekit/checks/system: minAvailableMb must be >= 0, got ${minAvailableMb}`);
   const cgroupRoot = options.cgroupRoot ?? "/sys/fs/cgroup";
   const procSelfCgroup = options.procSelfCgroup ?? "/proc/self/cgroup";
-  return {
-    name: options.name ?? "memory",
-    critical: options.critical,
-    timeoutMs: options.timeoutMs,
-    componentType: "system",
-    async check() {
-      const container = await containerMemory(cgroupRoot, procSelfCgroup);
-      const machine = freemem();
-      const available = container === undefined ? machine : Math.min(machine, container);
-      const mb = Math.floor(available / 2 ** 20);
-      const where = container === undefined || machine < container ? "" : " in the container";
-      if (mb < minAvailableMb) throw new ServiceWarning(`${mb} MB available${where} (min ${minAvailableMb} MB)`);
-      return { observedValue: mb, observedUnit: "MB", output: `${mb} MB available${where}` };
-    },
-  };
+  return builtinCheck(options, { name: "memory", componentType: "system" }, async () => {
+    const container = await containerMemory(cgroupRoot, procSelfCgroup);
+    const machine = freemem();
+    const available = container === undefined ? machine : Math.min(machine, container);
+    const mb = Math.floor(available / 2 ** 20);
+    const where = container === undefined || machine < container ? "" : " in the container";
+    if (mb < minAvailableMb) throw new ServiceWarning(`${mb} MB available${where} (min ${minAvailableMb} MB)`);
+    return { observedValue: mb, observedUnit: "MB", output: `${mb} MB available${where}` };
+  });
 }
 
 // cgroup v1 reports "no limit" as a page-rounded 2^63-1.

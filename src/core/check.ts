@@ -51,6 +51,11 @@ export interface CommonCheckOptions {
   timeoutMs?: number;
 }
 
+/** The check a built-in returns: its common options applied over its defaults. */
+export function builtinCheck(options: CommonCheckOptions, defaults: { name: string; componentType: string }, check: Check["check"]): Check {
+  return { name: options.name ?? defaults.name, critical: options.critical, timeoutMs: options.timeoutMs, componentType: defaults.componentType, check };
+}
+
 /** A factory is called afresh on every run, so a check that keeps state starts clean each time. */
 export type CheckFactory = () => Check;
 
