@@ -49,7 +49,7 @@ export function httpEndpoint(options: HttpEndpointOptions): Check {
   return builtinCheck(options, { name: `http:${url.host}${url.pathname === "/" ? "" : url.pathname}`, componentType: options.componentType ?? "component" }, async ({ signal }) => {
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, redirect: "manual", signal, cache: "no-store" });
+      response = await fetch(url, { method, headers, redirect: "manual", signal });
     } catch (error) {
       if (isAbortOf(error, signal)) throw error;
       throw unavailable(error, "request failed");
