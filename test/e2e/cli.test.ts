@@ -117,13 +117,13 @@ describe("probekit --subset", () => {
   it("no colours when piped or with NO_COLOR, colours on a terminal", async () => {
     const root = await tsProject();
     assert.doesNotMatch(cli(root, ["-s", "readiness", "--skip-checks"]).stdout, /\u001b\[/);
-    // A pseudo-terminal via script(1), if the machine has it.
-    const script = spawnSync("script", ["-qec", `${process.execPath} ${BIN} -s readiness --skip-checks`, "/dev/null"], { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH } });
-    if (script.error === undefined) {
-      assert.match(script.stdout, /\u001b\[32m✓ db/);
-      const plain = spawnSync("script", ["-qec", `${process.execPath} ${BIN} -s readiness --skip-checks`, "/dev/null"], { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH, NO_COLOR: "1" } });
-      assert.doesNotMatch(plain.stdout, /\u001b\[/);
-    }
+    // A pseudo-terminal through script(1) (util-linux, on every Debian machine).
+    const onTerminal = (env: Record<string, string>) =>
+      spawnSync("script", ["-qec", `${process.execPath} ${BIN} -s readiness --skip-checks`, "/dev/null"], { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH, ...env } });
+    const coloured = onTerminal({});
+    assert.equal(coloured.error, undefined, "script(1) is needed for this test");
+    assert.match(coloured.stdout, /\u001b\[32m✓ db/);
+    assert.doesNotMatch(onTerminal({ NO_COLOR: "1" }).stdout, /\u001b\[/);
   });
 
   it("keeps import.meta.url and relative imports of the config working", async () => {
