@@ -13,7 +13,7 @@
  * dist/ (npm test builds it first) and the npm registry.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -207,6 +207,26 @@ describe("probekit tarball in a Next.js 16 app (cacheComponents, proxy.ts)", () 
         await response.arrayBuffer();
         assert.equal(response.headers.get("cache-control"), NO_STORE, `${init?.method ?? "GET"} ${path} → ${response.status}`);
       }
+    });
+  });
+
+  describe("the probekit bin installed from the tarball, in the app", () => {
+    const probekit = (...args: string[]) =>
+      spawnSync(join(runningApp().dir, "node_modules/.bin/probekit"), args, { cwd: runningApp().dir, encoding: "utf8", env: childEnv(), timeout: 60_000 });
+
+    it("probekit check finds health.config.ts and a proxy.ts whose matcher reaches liveness: no problems", () => {
+      const run = probekit("check");
+      assert.equal(run.status, 0, run.stdout + run.stderr);
+      assert.equal(run.stdout, "probekit: no problems found\n");
+    });
+
+    it("probekit -s readiness --skip-checks exits 0; -s failing exits 1 with the raw detail", () => {
+      const ok = probekit("-s", "readiness", "--skip-checks");
+      assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stdout, /✓ database/);
+      const failing = probekit("-s", "failing", "--skip-checks");
+      assert.equal(failing.status, 1);
+      assert.match(failing.stdout, /password=hunter2/);
     });
   });
 
