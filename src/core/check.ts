@@ -9,6 +9,8 @@
 export interface CheckContext {
   /** Aborts when the check's timeout elapses: pass it to fetch, drivers, timers. */
   signal: AbortSignal;
+  /** The check's timeout in milliseconds (its own `timeoutMs`, else the config's), e.g. to set a driver's connect timeout below it. */
+  timeoutMs: number;
 }
 
 /** What a healthy check may report about itself. */

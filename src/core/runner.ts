@@ -178,7 +178,7 @@ async function runCheck(check: Check, defaultTimeoutMs: number): Promise<CheckRe
   const base = { name: check.name, critical: check.critical !== false, componentType: check.componentType, time };
   try {
     // Promise.resolve().then() turns a synchronous throw into a rejection.
-    const result: unknown = await Promise.race([Promise.resolve().then(() => check.check({ signal: controller.signal })), timedOut]);
+    const result: unknown = await Promise.race([Promise.resolve().then(() => check.check({ signal: controller.signal, timeoutMs })), timedOut]);
     const durationMs = elapsed(started);
     return { ...base, ...passedResult(result), durationMs, error: undefined, ...measurement(result, durationMs) };
   } catch (error) {

@@ -1,0 +1,195 @@
+/**
+ * postgresHeartbeat against a real PostgreSQL server, healthy and broken in every
+ * way the issue lists: stopped, black-holed, wrong password, missing database,
+ * connections exhausted, restarted, and hammered by 200 concurrent probes.
+ */
+import assert from "node:assert/strict";
+import { createServer, type Server, type Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import pg from "pg";
+import postgres from "postgres";
+import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { postgresHeartbeat, query } from "../../src/checks/postgres.ts";
+import { freePort, PASSWORD, startPostgres, type PostgresServer } from "../helpers/postgres.ts";
+
+let server: PostgresServer;
+let url: string;
+
+before(async () => {
+  server = await startPostgres();
+  url = await server.createDatabase("heartbeat");
+  await server.admin(`create role app login password 'app-password'`);
+});
+after(() => server?.destroy());
+
+async function run(check: Check, timeoutMs = 3000) {
+  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
+  return (await runHealthChecks(config, "s")).checks[0]!;
+}
+
+describe("postgresHeartbeat: healthy", () => {
+  it("passes with a URL (its own one-connection pool), reporting the round trip", async () => {
+    const result = await run(postgresHeartbeat({ url }));
+    assert.equal(result.status, "pass", result.detail);
+    assert.equal(result.name, "postgres");
+    assert.equal(result.componentType, "datastore");
+    assert.equal(result.observedUnit, "ms");
+    assert.ok(typeof result.observedValue === "number" && result.observedValue >= 0 && result.observedValue < 3000);
+  });
+
+  it("passes with the app's postgres.js instance, a pg Pool and a pg Client", async () => {
+    const sql = postgres(url, { max: 2, onnotice: () => {} });
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const check of [postgresHeartbeat({ sql }), postgresHeartbeat({ client: pool }), postgresHeartbeat({ client, name: "pg-client" })]) {
+        const result = await run(check);
+        assert.equal(result.status, "pass", `${check.name}: ${result.detail}`);
+      }
+    } finally {
+      await Promise.all([sql.end(), pool.end(), client.end()]);
+    }
+  });
+
+  it("creates nothing at definition: no connection until the first run", async () => {
+    const before = await server.admin(`select count(*)::int as n from pg_stat_activity where application_name = 'probekit'`);
+    postgresHeartbeat({ url: url.replace("heartbeat", "never-used") });
+    const afterDefinition = await server.admin(`select count(*)::int as n from pg_stat_activity where application_name = 'probekit'`);
+    assert.equal(afterDefinition[0]!.n, before[0]!.n);
+  });
+
+  it("rejects ambiguous or missing connection options when defined", () => {
+    assert.throws(() => postgresHeartbeat({}), /exactly one of sql/);
+    assert.throws(() => postgresHeartbeat({ url, client: { query: async () => ({ rows: [] }) } }), /exactly one of sql/);
+    assert.throws(() => postgresHeartbeat({ sql: {} as never }), /postgres\.js instance/);
+  });
+
+  it("an unset DATABASE_URL is a clear failure at run time, not a crash at import", async () => {
+    const result = await run(postgresHeartbeat({ url: "" }));
+    assert.equal(result.output, "unavailable: no database URL configured");
+  });
+
+  it("a client answering something other than 1 is an unexpected result", async () => {
+    const result = await run(postgresHeartbeat({ client: { query: async () => ({ rows: [{ ok: 2 }] }) } }));
+    assert.equal(result.output, "unexpected result: select 1 returned number");
+  });
+});
+
+describe("postgresHeartbeat: faults, with safe public messages", () => {
+  it("wrong password: 'authentication failed', and the public body names neither user nor host", async () => {
+    const badUrl = server.url("heartbeat", "app", "wrong-password");
+    const result = await run(postgresHeartbeat({ url: badUrl }));
+    assert.equal(result.output, "unavailable: authentication failed");
+    const config = defineHealthConfig({ subsets: { readiness: [postgresHeartbeat({ url: badUrl })] }, logger: false });
+    const body = await (await handleHealthRequest(new Request("http://app.test/healthcheck/readiness?format=json"), config)).text();
+    assert.match(body, /authentication failed/);
+    for (const secret of ['"app"', "app-password", "wrong-password", "127.0.0.1", String(server.port)]) {
+      assert.ok(!body.includes(secret), `public body leaks ${secret}: ${body}`);
+    }
+    assert.match(result.detail, /password authentication failed/, "the raw error stays in the detail");
+  });
+
+  it("missing database: 'database does not exist'", async () => {
+    assert.equal((await run(postgresHeartbeat({ url: server.url("no_such_db") }))).output, "unavailable: database does not exist");
+  });
+
+  it("server not listening: 'connection refused'", async () => {
+    const port = await freePort();
+    const result = await run(postgresHeartbeat({ url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/x` }));
+    assert.equal(result.output, "unavailable: connection refused");
+  });
+
+  it("a listener that accepts and never answers: fails within the timeout", async () => {
+    const sockets: Socket[] = [];
+    const blackHole: Server = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
+    const { port } = blackHole.address() as { port: number };
+    try {
+      const check = postgresHeartbeat({ url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/x` });
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const started = performance.now();
+        const result = await run(check, 600);
+        const took = performance.now() - started;
+        assert.equal(result.status, "fail");
+        assert.match(result.output, /^unavailable: (connection timed out|timed out after 600 ms)$/);
+        assert.ok(took < 600 + 400, `attempt ${attempt} took ${took} ms`);
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      blackHole.close();
+    }
+  });
+
+  it("connections exhausted: 'too many connections'", async () => {
+    // Open sessions one at a time until the server refuses: then every slot a non-superuser may use is taken.
+    const hogs: postgres.Sql[] = [];
+    try {
+      for (let refused = false; !refused && hogs.length < 100; ) {
+        const hog = postgres(server.url("heartbeat", "app", "app-password"), { max: 1, onnotice: () => {} });
+        hogs.push(hog);
+        refused = await hog`select 1`.then(
+          () => false,
+          (error: { code?: string }) => error.code === "53300",
+        );
+      }
+      const result = await run(postgresHeartbeat({ url: server.url("heartbeat", "app", "app-password") }));
+      assert.equal(result.output, "unavailable: too many connections");
+      assert.match(result.detail, /connection slots are reserved|too many clients/);
+    } finally {
+      await Promise.all(hogs.map((hog) => hog.end()));
+    }
+  });
+
+  it("cancels a query on the server when the check times out", async () => {
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new DOMException("timed out", "TimeoutError")), 200);
+      await assert.rejects(query({ kind: "postgres.js", sql }, "select pg_sleep(30)", controller.signal, 3000));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const active = await server.admin(`select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(30)%' and state = 'active'`);
+      assert.equal(active[0]!.n, 0, "the sleeping query was cancelled");
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it("the owned pool recovers after the server restarts", async () => {
+    const check = postgresHeartbeat({ url });
+    assert.equal((await run(check)).status, "pass");
+    server.stop();
+    try {
+      const down = await run(check, 1000);
+      assert.equal(down.status, "fail");
+      assert.match(down.output, /^unavailable: (connection refused|connection lost|database is shutting down)$/);
+    } finally {
+      server.start();
+    }
+    const back = await run(check);
+    assert.equal(back.status, "pass", back.detail);
+  });
+});
+
+describe("postgresHeartbeat: 200 concurrent probes", () => {
+  it("share one query, and leave no connection behind but the pool's one", async () => {
+    let queries = 0;
+    const sql = postgres(url, { max: 5, onnotice: () => {}, connection: { application_name: "probekit-counted" } });
+    const counted = { unsafe: (text: string) => (queries++, sql.unsafe(text)) };
+    const owned = postgresHeartbeat({ url, name: "owned" });
+    const config = defineHealthConfig({ subsets: { readiness: [postgresHeartbeat({ sql: counted }), owned] }, logger: false });
+    try {
+      const responses = await Promise.all(
+        Array.from({ length: 200 }, () => handleHealthRequest(new Request("http://app.test/healthcheck/readiness?format=json"), config)),
+      );
+      assert.ok(responses.every((response) => response.status === 200));
+      assert.equal(queries, 1);
+      const connections = await server.admin(`select application_name, count(*)::int as n from pg_stat_activity where application_name like 'probekit%' group by 1 order by 1`);
+      const owners = Object.fromEntries(connections.map((row) => [row.application_name, row.n]));
+      assert.ok((owners.probekit as number) <= 2, `owned pools hold ${JSON.stringify(owners)}`); // this test's and the restart test's
+      assert.ok((owners["probekit-counted"] as number) <= 1);
+    } finally {
+      await sql.end();
+    }
+  });
+});
