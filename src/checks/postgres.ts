@@ -129,7 +129,7 @@ function ownedPool(connection: Extract<PostgresConnection, { kind: "url" }>, tim
       }) as unknown as PostgresJsSql,
     (error: unknown) => {
       connection.pool = undefined;
-      throw new ServiceUnavailable("the postgres package is not installed", { cause: error });
+      throw new ServiceUnavailable("cannot load the postgres driver", { cause: error });
     },
   );
   return connection.pool;
