@@ -12,6 +12,8 @@ import path, { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
+import { drizzle as drizzleV1 } from "drizzle-orm-v1/postgres-js";
+import { migrate as drizzleV1Migrate } from "drizzle-orm-v1/postgres-js/migrator";
 import knexFactory from "knex";
 import { FileMigrationProvider, Kysely, Migrator, PostgresDialect } from "kysely";
 import { runner as pgMigrate } from "node-pg-migrate";
@@ -112,6 +114,28 @@ describe("drizzle (drizzle-orm's migrator, meta/_journal.json)", () => {
     } finally {
       await Promise.all([sql.end(), pool.end()]);
     }
+  });
+});
+
+describe("drizzle 1.x (drizzle-orm 1.0 rc's migrator: a folder per migration, matched by name)", () => {
+  it("before, after, newer, older", async () => {
+    const url = await server.createDatabase("drizzle_v1_app");
+    const dir = await folder("drizzle-v1", {
+      "20240101000000_init/migration.sql": `CREATE TABLE "users" ("id" serial PRIMARY KEY);\n`,
+      "20240101000000_init/snapshot.json": "{}",
+      "20240102000000_email/migration.sql": `ALTER TABLE "users" ADD COLUMN "email" text;\n`,
+    });
+    assert.match((await check({ tool: "drizzle", url, migrationsDir: dir })).output, /database is not ready/);
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    await drizzleV1Migrate(drizzleV1({ client: sql }), { migrationsFolder: dir });
+    await sql.end();
+    const result = await check({ tool: "drizzle", url, migrationsDir: dir });
+    assert.equal(result.status, "pass", result.detail);
+    assert.equal(result.output, "up to date (2 migrations)");
+    const newer = await variant(dir, "drizzle-v1-newer", { add: { "20240103000000_posts/migration.sql": "SELECT 1;\n" } });
+    assert.equal((await check({ tool: "drizzle", url, migrationsDir: newer })).output, "unavailable: 1 migration to apply: 20240103000000_posts");
+    const older = await variant(dir, "drizzle-v1-older", { remove: ["20240102000000_email"] });
+    assert.match((await check({ tool: "drizzle", url, migrationsDir: older })).output, /^warning: .*: 20240102000000_email$/);
   });
 });
 
