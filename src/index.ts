@@ -21,7 +21,7 @@ export {
   isHealthCheckError,
 } from "./core/errors.js";
 export type { HealthCheckErrorKind, HealthConfigIssue } from "./core/errors.js";
-export { runHealthChecks } from "./core/runner.js";
+export { closeHealthChecks, runHealthChecks } from "./core/runner.js";
 export type { CheckReport, HealthReport, HealthStatus, RunOptions } from "./core/runner.js";
 export { handleHealthRequest, NO_STORE } from "./core/handler.js";
 export type { HealthRequestOptions } from "./core/handler.js";

@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable, ServiceWarning } from "../core/errors.js";
 import { errorCode } from "../core/safe-errors.js";
-import { connectionFrom, query, type PgQueryable, type PostgresConnection, type PostgresJsSql } from "./postgres.js";
+import { closeConnection, connectionFrom, query, type PgQueryable, type PostgresConnection, type PostgresJsSql } from "./postgres.js";
 
 export type MigrationTool = "drizzle" | "prisma" | "node-pg-migrate" | "kysely" | "knex";
 
@@ -114,7 +114,7 @@ export function pendingMigrations(options: PendingMigrationsOptions): Check {
       throw new ServiceWarning(`the database has ${plural(state.unknown.length, "migration")} this app does not know (a newer deploy?): ${list(state.unknown, maxListed)}`);
     }
     return { observedValue: 0, observedUnit: "pending", output: `up to date (${plural(state.applied, "migration")})` };
-  });
+  }, () => closeConnection(connection));
 }
 
 type Row = Record<string, unknown>;

@@ -53,7 +53,16 @@ export function postgresHeartbeat(options: PostgresHeartbeatOptions): Check {
     const value = rows[0]?.ok;
     if (value !== 1 && value !== "1") throw new ServiceReturnedUnexpectedResult(`select 1 returned ${rows.length === 0 ? "no rows" : typeof value}`);
     return { observedValue: roundTripMs, observedUnit: "ms" };
-  });
+  }, () => closeConnection(connection));
+}
+
+/** Ends the pool a check opened from a URL; the app's own clients are the app's to close. */
+export async function closeConnection(connection: PostgresConnection): Promise<void> {
+  if (connection.kind !== "url" || connection.pool === undefined) return;
+  const pool = connection.pool;
+  connection.pool = undefined;
+  const sql = (await pool.catch(() => undefined)) as (PostgresJsSql & { end?(options?: { timeout?: number }): Promise<void> }) | undefined;
+  await sql?.end?.({ timeout: 5 });
 }
 
 /** How a check reaches the database: the app's client, or a pool it owns. */

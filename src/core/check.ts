@@ -38,6 +38,8 @@ export interface Check {
   componentType?: string;
   /** Resolves when healthy; throws a `HealthCheckError` (or anything) when not. */
   check(context: CheckContext): CheckResult | void | Promise<CheckResult | void>;
+  /** Releases what the check owns (a pool it opened); called by `closeHealthChecks` on shutdown. */
+  close?(): void | Promise<void>;
 }
 
 /** Options every built-in check takes besides its own. */
@@ -54,8 +56,10 @@ export interface CommonCheckOptions {
 }
 
 /** The check a built-in returns: its common options applied over its defaults. */
-export function builtinCheck(options: CommonCheckOptions, defaults: { name: string; componentType: string }, check: Check["check"]): Check {
-  return { name: options.name ?? defaults.name, critical: options.critical, timeoutMs: options.timeoutMs, componentType: defaults.componentType, check };
+export function builtinCheck(options: CommonCheckOptions, defaults: { name: string; componentType: string }, check: Check["check"], close?: Check["close"]): Check {
+  const built: Check = { name: options.name ?? defaults.name, critical: options.critical, timeoutMs: options.timeoutMs, componentType: defaults.componentType, check };
+  if (close !== undefined) built.close = close;
+  return built;
 }
 
 /** A factory is called afresh on every run, so a check that keeps state starts clean each time. */

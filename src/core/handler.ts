@@ -7,6 +7,7 @@ import type { HealthConfig } from "./config.js";
 import { negotiateFormat, type ResponseFormat } from "./negotiate.js";
 import { toHealthHtml, toHealthJson, escapeHtml } from "./render.js";
 import { runHealthChecks } from "./runner.js";
+import { readEnv } from "./util.js";
 
 export interface HealthRequestOptions {
   /** Serve this subset whatever the path; otherwise the last path segment names it. */
@@ -98,17 +99,11 @@ const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 async function isAuthorized(request: Request, config: HealthConfig): Promise<boolean> {
   const header = request.headers.get("authorization");
   if (header === null) return false;
-  const expected = config.options.token ?? envToken();
+  const expected = config.options.token ?? readEnv("HEALTH_CHECK_TOKEN");
   if (!expected) return false;
   const given = BEARER.exec(header)?.[1];
   if (given === undefined) return false;
   return constantTimeEqual(given, expected);
-}
-
-function envToken(): string | undefined {
-  // Read per request, never at import: `process` may not exist (Workers) or be filled in later.
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.HEALTH_CHECK_TOKEN || undefined;
 }
 
 /** Compares SHA-256 digests, so neither the content nor the length of the token leaks through timing. */

@@ -6,7 +6,7 @@
 import { isCheck, type Check, type CheckResult, type SubsetEntry } from "./check.js";
 import type { HealthConfig, HealthLogger } from "./config.js";
 import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, UnknownSubsetError } from "./errors.js";
-import { errorText, MAX_TIMER_MS } from "./util.js";
+import { abortable, errorText, MAX_TIMER_MS } from "./util.js";
 
 /** Status of one check or of a whole subset, as in draft-inadarei-api-health-check. */
 export type HealthStatus = "pass" | "warn" | "fail";
@@ -248,10 +248,19 @@ function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 100) / 100;
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
+
+/**
+ * Closes every check of the config that owns something (a pool or client it opened
+ * from a URL), once each, so a shutting-down process ends cleanly. Failures are
+ * ignored: there is nothing left to report them to.
+ *
+ * @example
+ * process.on("SIGTERM", async () => { await closeHealthChecks(config); process.exit(0); });
+ */
+export async function closeHealthChecks(config: HealthConfig): Promise<void> {
+  const checks = new Set<Check>();
+  for (const entries of Object.values(config.subsets)) {
+    for (const entry of entries) if (typeof entry !== "function" && typeof entry.close === "function") checks.add(entry);
+  }
+  await Promise.all([...checks].map((check) => Promise.resolve().then(() => check.close!()).catch(() => {})));
 }
