@@ -1,0 +1,191 @@
+/**
+ * redisPing and cacheRoundtrip against a real redis-server, through every client
+ * they accept (ioredis, node-redis, a URL, @upstash/redis against a local server
+ * speaking Upstash's REST protocol backed by that same Redis), healthy and broken.
+ */
+import assert from "node:assert/strict";
+import { createServer, type Server, type Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { Redis as UpstashRedis } from "@upstash/redis";
+import { Redis as IoRedis } from "ioredis";
+import { createClient } from "redis";
+import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { cacheRoundtrip, redisPing } from "../../src/checks/redis.ts";
+import { freePort } from "../helpers/postgres.ts";
+import { REDIS_PASSWORD, startRedis, type RedisServer } from "../helpers/redis.ts";
+import { startUpstashServer, type UpstashServer } from "../helpers/upstash-server.ts";
+
+let redis: RedisServer;
+let upstash: UpstashServer;
+let admin: IoRedis;
+
+before(async () => {
+  redis = await startRedis();
+  upstash = await startUpstashServer(redis.url());
+  admin = new IoRedis(redis.url(), { lazyConnect: true });
+  admin.on("error", () => {}); // it lives through the restart test
+  await admin.connect();
+});
+after(async () => {
+  await Promise.all([...ran].map((check) => check.close?.()));
+  admin?.disconnect();
+  await upstash?.close();
+  await redis?.stop();
+});
+
+/** Every check run here, closed at the end: owned clients would otherwise keep reconnecting and hold the process open. */
+const ran = new Set<Check>();
+
+async function run(check: Check, timeoutMs = 3000) {
+  ran.add(check);
+  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
+  return (await runHealthChecks(config, "s")).checks[0]!;
+}
+
+/** Every way the checks can reach Redis, built fresh for each test. */
+async function sources() {
+  const io = new IoRedis(redis.url(), { lazyConnect: true });
+  await io.connect();
+  const nodeRedis = createClient({ url: redis.url() });
+  nodeRedis.on("error", () => {});
+  await nodeRedis.connect();
+  const userUpstash = new UpstashRedis({ url: upstash.url, token: upstash.token, enableTelemetry: false });
+  return {
+    all: {
+      "url (owned ioredis)": { url: redis.url() },
+      "url (owned node-redis)": { url: redis.url(), driver: "redis" as const },
+      "the app's ioredis": { redis: io },
+      "the app's node-redis": { redis: nodeRedis },
+      "upstash (owned)": { upstash: { url: upstash.url, token: upstash.token } },
+      "the app's @upstash/redis": { redis: userUpstash },
+    },
+    close: async () => {
+      io.disconnect();
+      await nodeRedis.quit();
+    },
+  };
+}
+
+describe("redisPing and cacheRoundtrip: every client", () => {
+  it("pass against the real server, and the cache check leaves no key behind", async () => {
+    const { all, close } = await sources();
+    try {
+      for (const [label, source] of Object.entries(all)) {
+        const ping = await run(redisPing(source));
+        assert.equal(ping.status, "pass", `${label}: ${ping.detail}`);
+        const cache = await run(cacheRoundtrip({ ...source, name: "sessions" }));
+        assert.equal(cache.status, "pass", `${label}: ${cache.detail}`);
+        assert.equal(cache.name, "cache:sessions");
+      }
+      assert.deepEqual(await admin.keys("probekit:cache:*"), []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("cacheRoundtrip: 50 concurrent runs never race (a unique key each)", async () => {
+    const checks = Array.from({ length: 50 }, () => cacheRoundtrip({ url: redis.url() }));
+    const results = await Promise.all(checks.map((check) => run(check)));
+    assert.ok(results.every((result) => result.status === "pass"), JSON.stringify(results.filter((r) => r.status !== "pass")));
+    assert.equal(results[0]!.name, "cache:default");
+    assert.deepEqual(await admin.keys("probekit:cache:*"), []);
+  });
+
+  it("rejects ambiguous options when defined", () => {
+    assert.throws(() => redisPing({}), /exactly one of redis/);
+    assert.throws(() => redisPing({ url: "redis://x", upstash: { url: "http://x", token: "t" } }), /exactly one of redis/);
+    assert.throws(() => redisPing({ redis: {} as never }), /ioredis, node-redis or @upstash\/redis/);
+  });
+
+  it("an unset URL fails clearly at run time", async () => {
+    assert.equal((await run(redisPing({ url: "" }))).output, "unavailable: no Redis URL configured");
+    assert.equal((await run(redisPing({ upstash: { url: "", token: "" } }))).output, "unavailable: no Upstash URL or token configured");
+  });
+});
+
+describe("redisPing: faults, with safe public messages", () => {
+  it("wrong password: 'authentication failed' (TCP and Upstash), nothing secret in the public body", async () => {
+    for (const source of [{ url: redis.url("wrong-password") }, { upstash: { url: upstash.url, token: "wrong-token" } }]) {
+      const result = await run(redisPing(source));
+      assert.equal(result.output, "unavailable: authentication failed", JSON.stringify(source));
+      const check = redisPing(source);
+      ran.add(check);
+      const config = defineHealthConfig({ subsets: { readiness: [check] }, logger: false });
+      const body = await (await handleHealthRequest(new Request("http://app.test/healthcheck/readiness?format=json"), config)).text();
+      for (const secret of ["wrong-password", "wrong-token", REDIS_PASSWORD, upstash.token, "127.0.0.1", String(redis.port)]) {
+        assert.ok(!body.includes(secret), `public body leaks ${secret}: ${body}`);
+      }
+    }
+  });
+
+  it("nothing listening: 'connection refused' (TCP and Upstash)", async () => {
+    const port = await freePort();
+    assert.equal((await run(redisPing({ url: `redis://127.0.0.1:${port}` }))).output, "unavailable: connection refused");
+    assert.equal((await run(redisPing({ url: `redis://127.0.0.1:${port}`, driver: "redis" }))).output, "unavailable: connection refused");
+    assert.equal((await run(redisPing({ upstash: { url: `http://127.0.0.1:${port}`, token: "t" } }))).output, "unavailable: connection refused");
+  });
+
+  it("a listener that never answers: fails within the timeout, every client", async () => {
+    const sockets: Socket[] = [];
+    const blackHole: Server = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
+    const { port } = blackHole.address() as { port: number };
+    const userUpstash = new UpstashRedis({ url: `http://127.0.0.1:${port}`, token: "t", enableTelemetry: false });
+    try {
+      const sourcesByLabel = {
+        "owned ioredis": { url: `redis://127.0.0.1:${port}` },
+        "owned node-redis": { url: `redis://127.0.0.1:${port}`, driver: "redis" as const },
+        "owned upstash": { upstash: { url: `http://127.0.0.1:${port}`, token: "t" } },
+        // The app's own Upstash client keeps its default retries: the runner's timeout still bounds it.
+        "the app's upstash": { redis: userUpstash },
+      };
+      for (const [label, source] of Object.entries(sourcesByLabel)) {
+        const started = performance.now();
+        const result = await run(redisPing(source), 500);
+        const took = performance.now() - started;
+        assert.equal(result.status, "fail", label);
+        assert.match(result.output, /^unavailable: (connection timed out|timed out after 500 ms)$/, `${label}: ${result.detail}`);
+        assert.ok(took < 500 + 400, `${label} took ${took} ms`);
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      blackHole.close();
+    }
+  });
+
+  it("the Upstash endpoint hanging: the owned client times out on its own signal", async () => {
+    upstash.hang(true);
+    try {
+      const started = performance.now();
+      const result = await run(redisPing({ upstash: { url: upstash.url, token: upstash.token }, timeoutMs: 400 }), 5000);
+      assert.equal(result.output, "unavailable: connection timed out", result.detail);
+      assert.ok(performance.now() - started < 1500);
+    } finally {
+      upstash.hang(false);
+    }
+  });
+
+  it("server restarted: the owned clients recover on a later run", async () => {
+    const checks = [redisPing({ url: redis.url() }), redisPing({ url: redis.url(), driver: "redis" })];
+    for (const check of checks) assert.equal((await run(check)).status, "pass");
+    await redis.stop();
+    try {
+      for (const check of checks) {
+        const down = await run(check, 1000);
+        assert.equal(down.status, "fail");
+        assert.match(down.output, /^unavailable: (connection refused|connection lost|connection reset|connection failed|command failed|timed out after 1000 ms)$/);
+      }
+    } finally {
+      await redis.start();
+    }
+    for (const check of checks) {
+      let result = await run(check);
+      // The owned clients reconnect on their own backoff (at most 2 s).
+      for (let attempt = 0; result.status !== "pass" && attempt < 30; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        result = await run(check);
+      }
+      assert.equal(result.status, "pass", result.detail);
+    }
+  });
+});
