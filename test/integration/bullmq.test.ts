@@ -4,6 +4,7 @@
  * queue X", and a stopped Redis fails within the timeout.
  */
 import assert from "node:assert/strict";
+import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Worker } from "bullmq";
 import { defineHealthConfig, runHealthChecks, type Check } from "../../src/index.ts";
@@ -78,6 +79,30 @@ describe("bullmqWorkers", () => {
       assert.ok(performance.now() - started < 800 + 400);
     } finally {
       await redis.start();
+    }
+    // The queue's connection comes back on its own: a later run passes again.
+    let result = await run(check);
+    for (let attempt = 0; result.status !== "pass" && attempt < 30; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      result = await run(check);
+    }
+    assert.equal(result.status, "pass", result.detail);
+  });
+
+  it("a listener that never answers: fails within the timeout", async () => {
+    const sockets: Socket[] = [];
+    const blackHole: Server = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
+    const { port } = blackHole.address() as { port: number };
+    try {
+      const started = performance.now();
+      const result = await run(bullmqWorkers({ queue: "emails", connection: { host: "127.0.0.1", port, connectTimeout: 300 } }), 600);
+      assert.equal(result.status, "fail");
+      assert.match(result.output, /^unavailable: (connection timed out|timed out after 600 ms)$/);
+      assert.ok(performance.now() - started < 600 + 400);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      blackHole.close();
     }
   });
 

@@ -165,10 +165,11 @@ describe("redisPing: faults, with safe public messages", () => {
     }
   });
 
-  it("server restarted: the owned clients recover on a later run", async () => {
-    const checks = [redisPing({ url: redis.url() }), redisPing({ url: redis.url(), driver: "redis" })];
+  it("server restarted: the owned clients recover on a later run (TCP, and Upstash through its REST server)", async () => {
+    const checks = [redisPing({ url: redis.url() }), redisPing({ url: redis.url(), driver: "redis" }), redisPing({ upstash: { url: upstash.url, token: upstash.token } })];
     for (const check of checks) assert.equal((await run(check)).status, "pass");
     await redis.stop();
+    await upstash.stop();
     try {
       for (const check of checks) {
         const down = await run(check, 1000);
@@ -177,6 +178,7 @@ describe("redisPing: faults, with safe public messages", () => {
       }
     } finally {
       await redis.start();
+      await upstash.start();
     }
     for (const check of checks) {
       let result = await run(check);
