@@ -31,7 +31,7 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { freePort } from "./postgres.ts";
+import { freePort } from "./net.ts";
 
 export type EdgeConfigValue = string | number | boolean | null | EdgeConfigValue[] | { [key: string]: EdgeConfigValue };
 

@@ -6,10 +6,10 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
+import { freePort } from "./net.ts";
 
 export const SUPERUSER = "postgres";
 export const PASSWORD = "probekit-test-password";
@@ -38,17 +38,6 @@ function binDir(): string {
     if (existsSync(join(base, version, "bin", "pg_ctl"))) return join(base, version, "bin");
   }
   throw new Error("PostgreSQL is not installed (no pg_ctl on PATH or in /usr/lib/postgresql/*/bin): apt-get install postgresql (.ci/run does)");
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs a PostgreSQL program, as the postgres user when we are root. */

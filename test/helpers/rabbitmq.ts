@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import amqplib from "amqplib";
-import { freePort } from "./postgres.ts";
+import { freePort } from "./net.ts";
 
 export const RABBITMQ_USER = "pk-amqp-user";
 export const RABBITMQ_PASSWORD = "pk-amqp-password";

@@ -4,7 +4,7 @@
  * stopped by PID; restart() brings it back on the same port.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { freePort } from "./postgres.ts";
+import { freePort } from "./net.ts";
 
 export const REDIS_PASSWORD = "probekit-redis-password";
 

@@ -16,7 +16,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { Redis } from "ioredis";
-import { freePort } from "./postgres.ts";
+import { freePort } from "./net.ts";
 
 export interface UpstashServer {
   url: string;

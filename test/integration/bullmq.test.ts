@@ -4,11 +4,11 @@
  * queue X", and a stopped Redis fails within the timeout.
  */
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Worker } from "bullmq";
 import { defineHealthConfig, runHealthChecks, type Check } from "../../src/index.ts";
 import { bullmqWorkers } from "../../src/checks/bullmq.ts";
+import { blackHole } from "../helpers/net.ts";
 import { REDIS_PASSWORD, startRedis, type RedisServer } from "../helpers/redis.ts";
 
 let redis: RedisServer;
@@ -90,10 +90,8 @@ describe("bullmqWorkers", () => {
   });
 
   it("a listener that never answers: fails within the timeout", async () => {
-    const sockets: Socket[] = [];
-    const blackHole: Server = createServer((socket) => void sockets.push(socket));
-    await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
-    const { port } = blackHole.address() as { port: number };
+    const hole = await blackHole();
+    const { port } = hole;
     try {
       const started = performance.now();
       const result = await run(bullmqWorkers({ queue: "emails", connection: { host: "127.0.0.1", port, connectTimeout: 300 } }), 600);
@@ -101,8 +99,7 @@ describe("bullmqWorkers", () => {
       assert.match(result.output, /^unavailable: (connection timed out|timed out after 600 ms)$/);
       assert.ok(performance.now() - started < 600 + 400);
     } finally {
-      for (const socket of sockets) socket.destroy();
-      blackHole.close();
+      hole.close();
     }
   });
 

@@ -10,6 +10,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@vercel/edge-config";
 import { EdgeRuntime } from "edge-runtime";
+import { EDGE_BUILD_OPTIONS } from "../helpers/edge-bundle.ts";
 import { build } from "esbuild";
 import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
 import { edgeConfig } from "../../src/checks/edge-config.ts";
@@ -233,14 +234,8 @@ describe("edgeConfig inside Vercel's edge-runtime", () => {
     `;
     const result = await build({
       stdin: { contents: source, resolveDir: fileURLToPath(new URL(".", import.meta.url)), sourcefile: "edge-config-worker.ts", loader: "ts" },
-      bundle: true,
-      write: false,
+      ...EDGE_BUILD_OPTIONS,
       format: "iife",
-      platform: "neutral",
-      conditions: ["edge-light", "worker", "browser", "import"],
-      mainFields: ["module", "main"],
-      target: "es2022",
-      logLevel: "silent",
     });
     const env = options.env;
     return new EdgeRuntime({

@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { EdgeRuntime } from "edge-runtime";
+import { EDGE_BUILD_OPTIONS } from "../helpers/edge-bundle.ts";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -49,15 +50,10 @@ describe("postgresHeartbeat on other runtimes", () => {
   it("Vercel's edge runtime: postgres.js cannot run there; the check fails at request time, the handler answers", async () => {
     const result = await build({
       entryPoints: [fileURLToPath(new URL("../fixtures/edge-postgres.ts", import.meta.url))],
-      bundle: true,
-      write: false,
+      ...EDGE_BUILD_OPTIONS,
       format: "iife",
-      platform: "neutral",
-      conditions: ["edge-light", "worker", "browser", "import"],
-      mainFields: ["module", "main"],
       // What an edge bundler cannot provide: Node's sockets.
       external: ["node:*", "net", "tls", "crypto", "stream", "perf_hooks", "os", "fs"],
-      logLevel: "silent",
     });
     const edge = new EdgeRuntime({ initialCode: result.outputFiles[0]!.text });
     const response = await edge.dispatchFetch("http://edge.test/healthcheck/readiness?format=json");

@@ -4,13 +4,13 @@
  * connections exhausted, restarted, and hammered by 200 concurrent probes.
  */
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import postgres from "postgres";
 import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
 import { postgresHeartbeat, query } from "../../src/checks/postgres.ts";
-import { freePort, PASSWORD, startPostgres, type PostgresServer } from "../helpers/postgres.ts";
+import { blackHole, freePort } from "../helpers/net.ts";
+import { PASSWORD, startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 
 let server: PostgresServer;
 let url: string;
@@ -101,10 +101,8 @@ describe("postgresHeartbeat: faults, with safe public messages", () => {
   });
 
   it("a listener that accepts and never answers: fails within the timeout", async () => {
-    const sockets: Socket[] = [];
-    const blackHole: Server = createServer((socket) => void sockets.push(socket));
-    await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
-    const { port } = blackHole.address() as { port: number };
+    const hole = await blackHole();
+    const { port } = hole;
     try {
       const check = postgresHeartbeat({ url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/x` });
       for (let attempt = 0; attempt < 2; attempt++) {
@@ -116,8 +114,7 @@ describe("postgresHeartbeat: faults, with safe public messages", () => {
         assert.ok(took < 600 + 400, `attempt ${attempt} took ${took} ms`);
       }
     } finally {
-      for (const socket of sockets) socket.destroy();
-      blackHole.close();
+      hole.close();
     }
   });
 

@@ -6,11 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { createServer as createHttpServer } from "node:http";
-import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
 import { rabbitmq } from "../../src/checks/rabbitmq.ts";
-import { freePort } from "../helpers/postgres.ts";
+import { blackHole, freePort } from "../helpers/net.ts";
 import { LOCKED_VHOST, RABBITMQ_PASSWORD, RABBITMQ_USER, startRabbitmq, type RabbitmqServer } from "../helpers/rabbitmq.ts";
 
 let server: RabbitmqServer;
@@ -48,25 +47,6 @@ function openSockets(): number {
   return process.getActiveResourcesInfo().filter((resource) => resource === "TCPSocketWrap").length;
 }
 
-/** A listener that accepts and never answers, counting the connections the client has not closed yet. */
-async function blackHole(): Promise<{ port: number; open(): number; close(): void }> {
-  const sockets = new Set<Socket>();
-  const listener: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    // Read (and drop) what the client sends, so its close reaches us as 'end' and then 'close'.
-    socket.resume();
-  });
-  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (listener.address() as { port: number }).port,
-    open: () => sockets.size,
-    close() {
-      for (const socket of sockets) socket.destroy();
-      listener.close();
-    },
-  };
-}
 
 async function eventually(condition: () => boolean, ms = 1000): Promise<boolean> {
   for (const deadline = Date.now() + ms; !condition(); ) {

@@ -4,14 +4,13 @@
  * speaking Upstash's REST protocol backed by that same Redis), healthy and broken.
  */
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Redis as UpstashRedis } from "@upstash/redis";
 import { Redis as IoRedis } from "ioredis";
 import { createClient } from "redis";
 import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
 import { cacheRoundtrip, redisPing } from "../../src/checks/redis.ts";
-import { freePort } from "../helpers/postgres.ts";
+import { blackHole, freePort } from "../helpers/net.ts";
 import { REDIS_PASSWORD, startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startUpstashServer, type UpstashServer } from "../helpers/upstash-server.ts";
 
@@ -126,10 +125,8 @@ describe("redisPing: faults, with safe public messages", () => {
   });
 
   it("a listener that never answers: fails within the timeout, every client", async () => {
-    const sockets: Socket[] = [];
-    const blackHole: Server = createServer((socket) => void sockets.push(socket));
-    await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
-    const { port } = blackHole.address() as { port: number };
+    const hole = await blackHole();
+    const { port } = hole;
     const userUpstash = new UpstashRedis({ url: `http://127.0.0.1:${port}`, token: "t", enableTelemetry: false });
     try {
       const sourcesByLabel = {
@@ -148,8 +145,7 @@ describe("redisPing: faults, with safe public messages", () => {
         assert.ok(took < 500 + 400, `${label} took ${took} ms`);
       }
     } finally {
-      for (const socket of sockets) socket.destroy();
-      blackHole.close();
+      hole.close();
     }
   });
 

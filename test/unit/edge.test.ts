@@ -10,6 +10,7 @@ import { gzipSync } from "node:zlib";
 import { describe, it } from "node:test";
 import { build, type Metafile, type Plugin } from "esbuild";
 import { EdgeRuntime } from "edge-runtime";
+import { EDGE_BUILD_OPTIONS } from "../helpers/edge-bundle.ts";
 
 const root = new URL("../../", import.meta.url);
 
@@ -25,17 +26,11 @@ const refuseNodeBuiltins: Plugin = {
 
 async function bundleForEdge(entry: string, format: "esm" | "iife" = "esm"): Promise<{ code: string; metafile: Metafile }> {
   const result = await build({
+    ...EDGE_BUILD_OPTIONS,
     entryPoints: [new URL(entry, root).pathname],
-    bundle: true,
-    write: false,
     minify: true,
     format,
-    platform: "neutral",
-    conditions: ["edge-light", "worker", "browser", "import"],
-    mainFields: ["module", "main"],
-    target: "es2022",
     metafile: true,
-    logLevel: "silent",
     plugins: [refuseNodeBuiltins],
   });
   return { code: result.outputFiles[0]!.text, metafile: result.metafile };
