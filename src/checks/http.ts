@@ -14,7 +14,7 @@ import { isAbortOf, unavailable } from "../core/safe-errors.js";
 export type ExpectedStatus = number | readonly number[] | { min: number; max: number } | ((status: number) => boolean);
 
 export interface HttpEndpointOptions extends CommonCheckOptions {
-  /** What to request. Its credentials and query string never appear in a report; the default name shows host and path. */
+  /** What to request. Its credentials, path and query never appear in a report; the default name is `http:<host>`. */
   url: string | URL;
   /** @default "GET" */
   method?: string;
@@ -36,20 +36,15 @@ export interface HttpEndpointOptions extends CommonCheckOptions {
  * httpEndpoint({ name: "search", url: process.env.SEARCH_URL + "/_cluster/health", critical: false });
  */
 export function httpEndpoint(options: HttpEndpointOptions): Check {
-  const url = new URL(options.url);
   const method = (options.method ?? "GET").toUpperCase();
-  // fetch refuses URLs with credentials: send them as Basic auth, as curl would.
-  const headers = new Headers(options.headers);
-  if ((url.username || url.password) && !headers.has("authorization")) {
-    headers.set("authorization", `Basic ${base64(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`)}`);
-  }
-  url.username = "";
-  url.password = "";
   const accepts = statusMatcher(options.expectStatus ?? { min: 200, max: 399 });
-  return builtinCheck(options, { name: `http:${url.host}${url.pathname === "/" ? "" : url.pathname}`, componentType: options.componentType ?? "component" }, async ({ signal }) => {
+  // `url: process.env.X + "/health"` with X unset must not crash the build: a bad URL fails when the check runs.
+  const target = parseTarget(options.url, options.headers);
+  return builtinCheck(options, { name: target === undefined ? "http" : `http:${target.url.host}`, componentType: options.componentType ?? "component" }, async ({ signal }) => {
+    if (target === undefined) throw new ServiceUnavailable("no valid URL configured");
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, redirect: "manual", signal });
+      response = await fetch(target.url, { method, headers: target.headers, redirect: "manual", signal });
     } catch (error) {
       if (isAbortOf(error, signal)) throw error;
       throw unavailable(error, "request failed");
@@ -61,6 +56,23 @@ export function httpEndpoint(options: HttpEndpointOptions): Check {
     }
     return { output: `${response.status}` };
   });
+}
+
+/** The URL without its credentials, which go into a Basic Authorization header as curl would send them (fetch refuses them in the URL). */
+function parseTarget(input: string | URL, given: HeadersInit | undefined): { url: URL; headers: Headers } | undefined {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    return undefined;
+  }
+  const headers = new Headers(given);
+  if ((url.username || url.password) && !headers.has("authorization")) {
+    headers.set("authorization", `Basic ${base64(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`)}`);
+  }
+  url.username = "";
+  url.password = "";
+  return { url, headers };
 }
 
 function statusMatcher(expected: ExpectedStatus): { test: (status: number) => boolean; description: string } {

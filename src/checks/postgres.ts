@@ -10,7 +10,7 @@
  * postgresHeartbeat({ url: process.env.DATABASE_URL });
  */
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
-import { ServiceReturnedUnexpectedResult, ServiceUnavailable } from "../core/errors.js";
+import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
 import { errorCode, isAbortOf, unavailable } from "../core/safe-errors.js";
 
 /** The part of a postgres.js `sql` instance the check uses. */
@@ -70,8 +70,9 @@ export type PostgresConnection = { kind: "postgres.js"; sql: PostgresJsSql } | {
 
 /** Picks the one connection the options name; a programmer mistake throws when the config is defined. */
 export function connectionFrom(options: { sql?: PostgresJsSql; client?: PgQueryable; url?: string }, who: string): PostgresConnection {
-  const given = [options.sql, options.client, options.url].filter((value) => value !== undefined);
-  if (given.length !== 1) throw new TypeError(`${who}: pass exactly one of sql (postgres.js), client (pg) or url`);
+  // `url: process.env.DATABASE_URL` unset at build time is not a mistake here: it fails at run time.
+  const clients = [options.sql, options.client].filter((value) => value !== undefined);
+  if (clients.length > 1 || (clients.length === 1 && options.url !== undefined)) throw new TypeError(`${who}: pass only one of sql (postgres.js), client (pg) or url`);
   if (options.sql !== undefined) {
     if (typeof options.sql.unsafe !== "function") throw new TypeError(`${who}: sql must be a postgres.js instance (with unsafe())`);
     return { kind: "postgres.js", sql: options.sql };
@@ -80,7 +81,7 @@ export function connectionFrom(options: { sql?: PostgresJsSql; client?: PgQuerya
     if (typeof options.client.query !== "function") throw new TypeError(`${who}: client must have a query(text) method (a pg Pool or Client)`);
     return { kind: "pg", client: options.client };
   }
-  // An empty URL (an unset env var) is a deploy mistake the probe should report, not a crash at import.
+  // No URL (an unset env var) is a deploy mistake the probe reports when it runs, not a crash at import.
   return { kind: "url", url: options.url ?? "" };
 }
 
@@ -93,7 +94,7 @@ export async function query(connection: PostgresConnection, text: string, signal
     return await send(connection, text, signal, timeoutMs);
   } catch (error) {
     // A pooled connection the server closed since the last run (a restart, a failover) is not an outage: retry once on a fresh one.
-    if (isAbortOf(error, signal) || !STALE.has(errorCode(error) ?? "")) throw safeUnlessAbort(error, signal);
+    if (signal.aborted || !STALE.has(errorCode(error) ?? "")) throw safeUnlessAbort(error, signal);
     try {
       return await send(connection, text, signal, timeoutMs);
     } catch (retryError) {
@@ -162,8 +163,8 @@ const POSTGRES_MESSAGES: Record<string, string> = {
 };
 
 /** A ServiceUnavailable whose message names what failed without the driver's text (hosts, users, SQL). */
-export function safePostgresError(error: unknown): ServiceUnavailable {
-  if (error instanceof ServiceUnavailable) return error;
+export function safePostgresError(error: unknown): HealthCheckError {
+  if (isHealthCheckError(error)) return error;
   const code = errorCode(error);
   const known = code === undefined ? undefined : POSTGRES_MESSAGES[code];
   return known === undefined ? unavailable(error, "query failed") : new ServiceUnavailable(known, { cause: error });

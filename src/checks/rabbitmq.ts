@@ -10,7 +10,7 @@
  * rabbitmq({ url: process.env.RABBITMQ_URL });
  */
 import { builtinCheck, type Check, type CheckContext, type CommonCheckOptions } from "../core/check.js";
-import { ServiceUnavailable } from "../core/errors.js";
+import { isHealthCheckError, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
 import { isAbortOf, unavailable } from "../core/safe-errors.js";
 
 export interface RabbitmqOptions extends CommonCheckOptions {
@@ -154,8 +154,8 @@ const AMQPLIB_MESSAGES: [RegExp, string][] = [
 ];
 
 /** A ServiceUnavailable naming what failed, never the URL, user, password or host (those stay in the cause). */
-export function safeRabbitmqError(error: unknown): ServiceUnavailable {
-  if (error instanceof ServiceUnavailable) return error;
+export function safeRabbitmqError(error: unknown): HealthCheckError {
+  if (isHealthCheckError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   for (const [pattern, safe] of AMQPLIB_MESSAGES) if (pattern.test(message)) return new ServiceUnavailable(safe, { cause: error });
   // Socket errors carry a code (ECONNREFUSED, ENOTFOUND, …) that the shared table names.

@@ -10,7 +10,7 @@
  * cacheRoundtrip({ name: "sessions", upstash: { url: process.env.KV_REST_API_URL!, token: process.env.KV_REST_API_TOKEN! } });
  */
 import { builtinCheck, type Check, type CheckContext, type CommonCheckOptions } from "../core/check.js";
-import { ServiceReturnedUnexpectedResult, ServiceUnavailable } from "../core/errors.js";
+import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
 import { errorCode, isAbortOf, unavailable } from "../core/safe-errors.js";
 
 /** An ioredis client (or Cluster): raw commands through `call`. */
@@ -72,8 +72,9 @@ export interface RedisConnector {
  * timeouts below the check's). A programmer mistake in the options throws at once.
  */
 export function redisConnector(source: RedisSource, who: string): RedisConnector {
+  // `url: process.env.REDIS_URL` unset at build time is not a mistake here: it fails at run time.
   const given = [source.redis, source.url, source.upstash].filter((value) => value !== undefined);
-  if (given.length !== 1) throw new TypeError(`${who}: pass exactly one of redis (a client), url or upstash`);
+  if (given.length > 1) throw new TypeError(`${who}: pass only one of redis (a client), url or upstash`);
   if (source.redis !== undefined) {
     const ops = opsForClient(source.redis, who);
     return { ops: () => Promise.resolve(ops), close: () => Promise.resolve() };
@@ -271,8 +272,8 @@ export async function redisCall<T>(ops: RedisOps, context: Pick<CheckContext, "s
 }
 
 /** A ServiceUnavailable naming what failed, never the server's address or the credentials. */
-export function safeRedisError(error: unknown, connectionError?: unknown): ServiceUnavailable {
-  if (error instanceof ServiceUnavailable) return error;
+export function safeRedisError(error: unknown, connectionError?: unknown): HealthCheckError {
+  if (isHealthCheckError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   for (const [pattern, safe] of REPLY_MESSAGES) if (pattern.test(message)) return new ServiceUnavailable(safe, { cause: error });
   if (errorCode(error) === undefined && connectionError !== undefined) {

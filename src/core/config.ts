@@ -112,7 +112,8 @@ function buildSchemas() {
       cacheTtlMs: z.optional(milliseconds(z.nonnegative("must not be negative"))),
       failureStatus: z.optional(z.int("must be an HTTP status code").check(z.minimum(400, "must be 400–599"), z.maximum(599, "must be 400–599"))),
       livenessPath: z.optional(z.string("must be a string").check(z.regex(/^\/[^\s?#]*$/, "must be a path starting with / (no spaces, query or fragment)"))),
-      token: z.optional(z.string("must be a string").check(z.minLength(1, "must not be empty"))),
+      // An empty token (`process.env.HEALTH_CHECK_TOKEN` set but blank) counts as none.
+      token: z.optional(z.string("must be a string")),
       logger: z.optional(
         z.union(
           [z.literal(false), z.custom<HealthLogger>((value) => typeof (value as HealthLogger | null)?.error === "function")],
@@ -159,7 +160,7 @@ export function defineHealthConfig(input: HealthConfigInput): HealthConfig {
   const frozenSubsets: Record<string, readonly SubsetEntry[]> = {};
   for (const name of Object.keys(subsets)) frozenSubsets[name] = Object.freeze([...subsets[name]!]);
   // An option given as undefined (`token: process.env.UNSET`) keeps its default.
-  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  const given = Object.fromEntries(Object.entries(options).filter(([key, value]) => value !== undefined && !(key === "token" && value === "")));
   return Object.freeze({
     subsets: Object.freeze(frozenSubsets),
     options: Object.freeze({ ...DEFAULT_OPTIONS, token: undefined, logger: undefined, ...given }),

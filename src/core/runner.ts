@@ -117,7 +117,7 @@ async function executeSubset(config: HealthConfig, subset: string): Promise<Heal
   return report;
 }
 
-type PlannedCheck = { check: Check } | { failure: CheckReport };
+type PlannedCheck = { check: Check; fromFactory: boolean } | { failure: CheckReport };
 
 /** Calls factories and rejects duplicate names before anything runs. */
 function planChecks(entries: readonly SubsetEntry[]): PlannedCheck[] {
@@ -136,7 +136,7 @@ function planChecks(entries: readonly SubsetEntry[]): PlannedCheck[] {
     const { name } = check as Check;
     if (names.has(name)) return { failure: configFailure(`${name} (${index})`, `E006 duplicate check name ${JSON.stringify(name)}`, undefined) };
     names.add(name);
-    return { check: check as Check };
+    return { check: check as Check, fromFactory: typeof entry === "function" };
   });
 }
 
@@ -156,8 +156,14 @@ function configFailure(name: string, detail: string, error: unknown): CheckRepor
   };
 }
 
-function runPlanned(item: PlannedCheck, defaultTimeoutMs: number): Promise<CheckReport> {
-  return "failure" in item ? Promise.resolve(item.failure) : runCheck(item.check, defaultTimeoutMs);
+async function runPlanned(item: PlannedCheck, defaultTimeoutMs: number): Promise<CheckReport> {
+  if ("failure" in item) return item.failure;
+  try {
+    return await runCheck(item.check, defaultTimeoutMs);
+  } finally {
+    // A check made afresh for this run is used once: release what it opened (without delaying the report).
+    if (item.fromFactory && typeof item.check.close === "function") void Promise.resolve().then(() => item.check.close!()).catch(() => {});
+  }
 }
 
 async function runCheck(check: Check, defaultTimeoutMs: number): Promise<CheckReport> {

@@ -90,14 +90,26 @@ describe("redisPing and cacheRoundtrip: every client", () => {
     assert.deepEqual(await admin.keys("probekit:cache:*"), []);
   });
 
+  it("a client answering garbage is an unexpected result, not a connection failure", async () => {
+    const io = new IoRedis(redis.url(), { lazyConnect: true });
+    await io.connect();
+    try {
+      const lying = { call: (command: string, ...args: (string | number)[]) => (command === "GET" ? Promise.resolve("someone else's value") : io.call(command, ...args)) };
+      const result = await run(cacheRoundtrip({ redis: lying }));
+      assert.equal(result.output, "unexpected result: the value read back differs");
+    } finally {
+      io.disconnect();
+    }
+  });
+
   it("rejects ambiguous options when defined", () => {
-    assert.throws(() => redisPing({}), /exactly one of redis/);
-    assert.throws(() => redisPing({ url: "redis://x", upstash: { url: "http://x", token: "t" } }), /exactly one of redis/);
+    assert.throws(() => redisPing({ url: "redis://x", upstash: { url: "http://x", token: "t" } }), /only one of redis/);
     assert.throws(() => redisPing({ redis: {} as never }), /ioredis, node-redis or @upstash\/redis/);
   });
 
   it("an unset URL fails clearly at run time", async () => {
     assert.equal((await run(redisPing({ url: "" }))).output, "unavailable: no Redis URL configured");
+    assert.equal((await run(redisPing({ url: undefined }))).output, "unavailable: no Redis URL configured");
     assert.equal((await run(redisPing({ upstash: { url: "", token: "" } }))).output, "unavailable: no Upstash URL or token configured");
   });
 });

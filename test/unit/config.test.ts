@@ -96,7 +96,7 @@ describe("defineHealthConfig", () => {
       [{ warningsAsErrors: "yes" }, "warningsAsErrors"],
       [{ livenessPath: "healthcheck" }, "livenessPath"],
       [{ livenessPath: "/a?b" }, "livenessPath"],
-      [{ token: "" }, "token"],
+      [{ token: 42 }, "token"],
       [{ logger: {} }, "logger"],
       [{ timeout: 3000 }, "options"],
     ];
@@ -193,6 +193,10 @@ describe("defineHealthConfig", () => {
 });
 
 describe("defineHealthConfig: options given as undefined", () => {
+  it("an empty token (a blank env var) counts as none", () => {
+    assert.equal(defineHealthConfig({ subsets: { readiness: [] }, token: "" }).options.token, undefined);
+  });
+
   it("keep their defaults (token: process.env.UNSET)", () => {
     const config = defineHealthConfig({ subsets: { readiness: [] }, timeoutMs: undefined, token: undefined, cacheTtlMs: undefined });
     assert.equal(config.options.timeoutMs, 3000);

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import {
+  closeHealthChecks,
   defineCheck,
   HealthCheckError,
   runHealthChecks,
@@ -349,5 +350,19 @@ describe("runHealthChecks: checks from factories are not trusted", () => {
     const config = quietConfig({ subsets: { s: [() => defineCheck({ name: "odd", timeoutMs: Number.NaN, check: () => sleep(30) })] }, timeoutMs: 1000 });
     const report = await runHealthChecks(config, "s");
     assert.equal(report.checks[0]!.status, "pass");
+  });
+});
+
+describe("runHealthChecks: what checks own", () => {
+  it("a check made by a factory is closed after its run; closeHealthChecks closes the plain ones once each", async () => {
+    const closed: string[] = [];
+    const owning = (name: string) => defineCheck({ name, check: () => {}, close: () => void closed.push(name) });
+    const shared = owning("shared");
+    const config = quietConfig({ subsets: { a: [shared, () => owning("made")], b: [shared] }, cacheTtlMs: 0 });
+    await runHealthChecks(config, "a");
+    await sleep(0);
+    assert.deepEqual(closed, ["made"]);
+    await closeHealthChecks(config);
+    assert.deepEqual(closed, ["made", "shared"]);
   });
 });
