@@ -11,7 +11,7 @@
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable } from "../core/errors.js";
 import { isAbortOf } from "../core/safe-errors.js";
-import { safeRedisError } from "./redis.js";
+import { safeRedisError } from "../core/redis.js";
 
 export interface BullmqWorkersOptions extends CommonCheckOptions {
   /** One queue name… */

@@ -17,7 +17,8 @@ import { rename, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable } from "../core/errors.js";
-import { redisCall, redisConnector, type RedisSource } from "./redis.js";
+import { redisCall, redisConnector, type RedisSource } from "../core/redis.js";
+import { ownedTcp } from "./redis.js";
 
 const DEFAULT_FILE = "/tmp/worker_heartbeat";
 
@@ -151,7 +152,7 @@ export interface PublishHeartbeatOptions extends RedisSource {
  */
 export function publishHeartbeat(options: PublishHeartbeatOptions): () => Promise<void> {
   const who = "probekit/checks/heartbeat";
-  const connector = redisConnector(options, who);
+  const connector = redisConnector(options, who, ownedTcp);
   if (!options.cluster) throw new TypeError(`${who}: cluster is required`);
   const host = options.host ?? hostname();
   const intervalMs = options.intervalMs ?? 1000;
@@ -202,7 +203,7 @@ export interface ClusterHeartbeatOptions extends CommonCheckOptions, RedisSource
  * clusterHeartbeat({ url: process.env.REDIS_URL, cluster: "emails" });
  */
 export function clusterHeartbeat(options: ClusterHeartbeatOptions): Check {
-  const connector = redisConnector(options, "probekit/checks/heartbeat");
+  const connector = redisConnector(options, "probekit/checks/heartbeat", ownedTcp);
   if (!options.cluster) throw new TypeError("probekit/checks/heartbeat: cluster is required");
   const unhealthy = new Set((options.unhealthyStatuses ?? ["stopping", "stopped"]).map((status) => status.toLowerCase()));
   return builtinCheck(
@@ -241,7 +242,7 @@ export interface LocalHeartbeatOptions extends CommonCheckOptions, RedisSource {
  * localHeartbeat({ url: process.env.REDIS_URL, cluster: "emails" });
  */
 export function localHeartbeat(options: LocalHeartbeatOptions): Check {
-  const connector = redisConnector(options, "probekit/checks/heartbeat");
+  const connector = redisConnector(options, "probekit/checks/heartbeat", ownedTcp);
   if (!options.cluster) throw new TypeError("probekit/checks/heartbeat: cluster is required");
   const unhealthy = new Set((options.unhealthyStatuses ?? ["stopping", "stopped"]).map((status) => status.toLowerCase()));
   return builtinCheck(

@@ -1,169 +1,48 @@
 /**
  * probekit/checks/redis: Redis reachability (`redisPing`) and a working cache
  * (`cacheRoundtrip`), over TCP with the app's ioredis or node-redis client (or a
- * URL), or over Upstash's REST API with @upstash/redis, which also runs on the
- * edge. Clients are typed by the few methods used and imported lazily.
+ * URL, for which the check builds a client), or over Upstash REST. Node (TCP);
+ * on the edge import the same checks from probekit/checks/upstash.
  *
  * @example
  * import { redisPing, cacheRoundtrip } from "probekit/checks/redis";
  * redisPing({ url: process.env.REDIS_URL });
- * cacheRoundtrip({ name: "sessions", upstash: { url: process.env.KV_REST_API_URL!, token: process.env.KV_REST_API_TOKEN! } });
+ * cacheRoundtrip({ name: "sessions", redis: ioredisClient });
  */
-import { builtinCheck, type Check, type CheckContext, type CommonCheckOptions } from "../core/check.js";
-import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
-import { errorCode, isAbortOf, unavailable } from "../core/safe-errors.js";
+import type { Check } from "../core/check.js";
+import { ServiceUnavailable } from "../core/errors.js";
+import { cacheRoundtripCheck, commandOps, lastErrors, redisPingCheck, type CacheRoundtripOptions, type OwnedClient, type RedisPingOptions, type RedisSource } from "../core/redis.js";
 
-/** An ioredis client (or Cluster): raw commands through `call`. */
-export interface IoRedisLike {
-  call(command: string, ...args: (string | number)[]): Promise<unknown>;
-}
+export type { CacheRoundtripOptions, IoRedisLike, NodeRedisLike, RedisPingOptions, RedisSource, UpstashLike } from "../core/redis.js";
 
-/** A node-redis (`redis` v4+) client: raw commands through `sendCommand`. */
-export interface NodeRedisLike {
-  sendCommand(args: string[]): Promise<unknown>;
-}
-
-/** An @upstash/redis client: the typed methods used here. */
-export interface UpstashLike {
-  ping(): Promise<unknown>;
-  get(key: string): Promise<unknown>;
-  set(key: string, value: string, options: { px: number }): Promise<unknown>;
-  del(...keys: string[]): Promise<unknown>;
-  mget(...keys: string[]): Promise<unknown[]>;
-  zadd(key: string, member: { score: number; member: string }): Promise<unknown>;
-  zrange(key: string, start: number, stop: number): Promise<unknown[]>;
-  zremrangebyscore(key: string, min: number | string, max: number | string): Promise<unknown>;
-  pexpire(key: string, milliseconds: number): Promise<unknown>;
-}
-
-/** Where a Redis check connects: the app's client, a URL, or Upstash REST credentials. Exactly one. */
-export interface RedisSource {
-  /** The app's ioredis, node-redis or @upstash/redis client. */
-  redis?: IoRedisLike | NodeRedisLike | UpstashLike;
-  /** `redis://` / `rediss://` URL: the check owns a client (ioredis if installed, else redis). */
-  url?: string;
-  /** Upstash REST credentials: the check owns an @upstash/redis client (edge-safe). */
-  upstash?: { url: string; token: string };
-  /** For `url`: which package builds the client. @default "ioredis" when installed, else "redis" */
-  driver?: "ioredis" | "redis";
-}
-
-/** The commands the Redis checks need, whatever the client. */
-export interface RedisOps {
-  ping(): Promise<unknown>;
-  setPx(key: string, value: string, ttlMs: number): Promise<unknown>;
-  get(key: string): Promise<string | null>;
-  del(key: string): Promise<unknown>;
-  mget(keys: string[]): Promise<(string | null)[]>;
-  zadd(key: string, score: number, member: string): Promise<unknown>;
-  zrange(key: string, stop: number): Promise<string[]>;
-  zremrangebyscoreBelow(key: string, max: number): Promise<unknown>;
-  pexpire(key: string, ms: number): Promise<unknown>;
-}
-
-/** A source resolved: its commands (an owned client is built on first use) and how to close what it owns. */
-export interface RedisConnector {
-  ops(context: Pick<CheckContext, "timeoutMs">): Promise<RedisOps>;
-  close(): Promise<void>;
+/**
+ * PING over TCP or Upstash REST; passes on PONG.
+ *
+ * @example
+ * redisPing({ redis: ioredisClient });
+ * redisPing({ upstash: { url: process.env.UPSTASH_REDIS_REST_URL!, token: process.env.UPSTASH_REDIS_REST_TOKEN! } });
+ */
+export function redisPing(options: RedisPingOptions): Check {
+  return redisPingCheck(options, ownedTcp);
 }
 
 /**
- * Resolves a source to its commands, building an owned client on first use (with
- * timeouts below the check's). A programmer mistake in the options throws at once.
+ * Sets a key unique to this run (with a TTL), reads it back, compares, deletes:
+ * no shared key, so concurrent pods and runs never race. Named `cache:<name>`.
+ *
+ * @example
+ * cacheRoundtrip({ name: "sessions", url: process.env.SESSION_REDIS_URL });
  */
-export function redisConnector(source: RedisSource, who: string): RedisConnector {
-  // `url: process.env.REDIS_URL` unset at build time is not a mistake here: it fails at run time.
-  const given = [source.redis, source.url, source.upstash].filter((value) => value !== undefined);
-  if (given.length > 1) throw new TypeError(`${who}: pass only one of redis (a client), url or upstash`);
-  if (source.redis !== undefined) {
-    const ops = opsForClient(source.redis, who);
-    return { ops: () => Promise.resolve(ops), close: () => Promise.resolve() };
-  }
-  let owned: Promise<OwnedClient> | undefined;
-  return {
-    ops: async ({ timeoutMs }) => {
-      owned ??= (source.upstash !== undefined ? ownedUpstash(source.upstash, timeoutMs) : ownedTcp(source.url ?? "", source.driver, timeoutMs)).catch((error: unknown) => {
-        owned = undefined;
-        throw error;
-      });
-      return (await owned).ops;
-    },
-    close: async () => {
-      const closing = owned;
-      owned = undefined;
-      await (await closing?.catch(() => undefined))?.close();
-    },
-  };
+export function cacheRoundtrip(options: CacheRoundtripOptions): Check {
+  return cacheRoundtripCheck(options, ownedTcp);
 }
 
-function opsForClient(client: IoRedisLike | NodeRedisLike | UpstashLike, who: string): RedisOps {
-  if (typeof (client as IoRedisLike).call === "function") {
-    const io = client as IoRedisLike;
-    return commandOps((args) => io.call(args[0]!, ...args.slice(1)));
-  }
-  if (typeof (client as NodeRedisLike).sendCommand === "function") {
-    const nodeRedis = client as NodeRedisLike;
-    return commandOps((args) => nodeRedis.sendCommand(args));
-  }
-  if (typeof (client as UpstashLike).zrange === "function" && typeof (client as UpstashLike).ping === "function") return upstashOps(client as UpstashLike);
-  throw new TypeError(`${who}: redis must be an ioredis, node-redis or @upstash/redis client`);
-}
-
-/** TCP clients speak raw commands, so every client shares one implementation. */
-function commandOps(send: (args: string[]) => Promise<unknown>): RedisOps {
-  const text = (value: unknown) => (value == null ? null : typeof value === "string" ? value : String(value));
-  return {
-    ping: () => send(["PING"]),
-    setPx: (key, value, ttlMs) => send(["SET", key, value, "PX", String(ttlMs)]),
-    get: async (key) => text(await send(["GET", key])),
-    del: (key) => send(["DEL", key]),
-    mget: async (keys) => (keys.length === 0 ? [] : ((await send(["MGET", ...keys])) as unknown[]).map(text)),
-    zadd: (key, score, member) => send(["ZADD", key, String(score), member]),
-    zrange: async (key, stop) => ((await send(["ZRANGE", key, "0", String(stop)])) as unknown[]).map(String),
-    zremrangebyscoreBelow: (key, max) => send(["ZREMRANGEBYSCORE", key, "-inf", `(${max}`]),
-    pexpire: (key, ms) => send(["PEXPIRE", key, String(ms)]),
-  };
-}
-
-function upstashOps(client: UpstashLike): RedisOps {
-  // With automatic deserialization on (the default of a user's client), "123" comes back as 123.
-  const text = (value: unknown) => (value == null ? null : typeof value === "string" ? value : JSON.stringify(value));
-  return {
-    ping: () => client.ping(),
-    setPx: (key, value, ttlMs) => client.set(key, value, { px: ttlMs }),
-    get: async (key) => text(await client.get(key)),
-    del: (key) => client.del(key),
-    mget: async (keys) => (keys.length === 0 ? [] : (await client.mget(...keys)).map(text)),
-    zadd: (key, score, member) => client.zadd(key, { score, member }),
-    zrange: async (key, stop) => (await client.zrange(key, 0, stop)).map(String),
-    zremrangebyscoreBelow: (key, max) => client.zremrangebyscore(key, "-inf", `(${max}`),
-    pexpire: (key, ms) => client.pexpire(key, ms),
-  };
-}
-
-async function ownedUpstash(credentials: { url: string; token: string }, timeoutMs: number): Promise<OwnedClient> {
-  if (!credentials.url || !credentials.token) throw new ServiceUnavailable("no Upstash URL or token configured");
-  const { Redis } = await import("@upstash/redis").catch((error: unknown) => {
-    throw new ServiceUnavailable("cannot load @upstash/redis", { cause: error });
-  });
-  const client = new Redis({
-    url: credentials.url,
-    token: credentials.token,
-    // The default five retries take ~4.4 s to fail; a probe wants the first answer.
-    retry: { retries: 0 },
-    // A plain signal does not surface as a timeout in this client (it returns a fake result); a signal factory does.
-    // Below the check's timeout, so the failure says what timed out.
-    signal: () => AbortSignal.timeout(Math.max(100, Math.round(timeoutMs * 0.8))),
-    automaticDeserialization: false,
-    enableTelemetry: false,
-  });
-  // Stateless HTTP: nothing to close.
-  return { ops: upstashOps(client as unknown as UpstashLike), close: async () => {} };
-}
-
-interface OwnedClient {
-  ops: RedisOps;
-  close(): Promise<void>;
+/** Builds the client a check owns from a URL: ioredis when installed (or asked for), else node-redis. */
+export async function ownedTcp(url: string, driver: RedisSource["driver"], timeoutMs: number): Promise<OwnedClient> {
+  const connectTimeout = Math.max(100, Math.round(timeoutMs * 0.8));
+  const owned = driver === "redis" ? await nodeRedisClient(url, connectTimeout) : await ioredisClient(url, connectTimeout, driver === "ioredis");
+  lastErrors.set(owned.ops, owned.lastError);
+  return owned;
 }
 
 interface OwnedTcpClient extends OwnedClient {
@@ -171,15 +50,7 @@ interface OwnedTcpClient extends OwnedClient {
   lastError(): unknown;
 }
 
-const lastErrors = new WeakMap<RedisOps, () => unknown>();
 
-async function ownedTcp(url: string, driver: RedisSource["driver"], timeoutMs: number): Promise<OwnedClient> {
-  if (!url) throw new ServiceUnavailable("no Redis URL configured");
-  const connectTimeout = Math.max(100, Math.round(timeoutMs * 0.8));
-  const owned = driver === "redis" ? await nodeRedisClient(url, connectTimeout) : await ioredisClient(url, connectTimeout, driver === "ioredis");
-  lastErrors.set(owned.ops, owned.lastError);
-  return owned;
-}
 
 async function ioredisClient(url: string, connectTimeout: number, required: boolean): Promise<OwnedTcpClient> {
   let Redis: typeof import("ioredis").Redis;
@@ -250,104 +121,3 @@ async function nodeRedisClient(url: string, connectTimeout: number): Promise<Own
   };
 }
 
-/** Reply error prefixes (https://redis.io/docs/latest/develop/reference/protocol-spec/#simple-errors) with safe names. */
-const REPLY_MESSAGES: [RegExp, string][] = [
-  [/^(WRONGPASS|NOAUTH|invalid password|ERR (AUTH|invalid password|Client sent AUTH))|Unauthorized/i, "authentication failed"],
-  [/^NOPERM/, "permission denied"],
-  [/^LOADING/, "redis is loading its data"],
-  [/^READONLY/, "redis is read-only (a replica)"],
-  [/^OOM/, "redis is out of memory"],
-  [/^MASTERDOWN/, "redis has lost its primary"],
-  [/^ERR max number of clients/i, "too many connections"],
-];
-
-/** Runs a Redis operation, bounded by the check's signal, with safe failure messages. */
-export async function redisCall<T>(ops: RedisOps, context: Pick<CheckContext, "signal">, operation: (ops: RedisOps) => Promise<T>): Promise<T> {
-  try {
-    return await operation(ops);
-  } catch (error) {
-    if (isAbortOf(error, context.signal)) throw error;
-    throw safeRedisError(error, lastErrors.get(ops)?.());
-  }
-}
-
-/** A ServiceUnavailable naming what failed, never the server's address or the credentials. */
-export function safeRedisError(error: unknown, connectionError?: unknown): HealthCheckError {
-  if (isHealthCheckError(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  for (const [pattern, safe] of REPLY_MESSAGES) if (pattern.test(message)) return new ServiceUnavailable(safe, { cause: error });
-  if (errorCode(error) === undefined && connectionError !== undefined) {
-    // The command only says the connection is closed; the client's last error says why.
-    return unavailable(new Error(message, { cause: connectionError }), "connection failed");
-  }
-  if (/timed? ?out|TimeoutError/i.test(message)) return new ServiceUnavailable("connection timed out", { cause: error });
-  return unavailable(error, "command failed");
-}
-
-export interface RedisPingOptions extends CommonCheckOptions, RedisSource {}
-
-/**
- * PING over TCP or Upstash REST; passes on PONG.
- *
- * @example
- * redisPing({ redis: ioredisClient });
- * redisPing({ upstash: { url: process.env.UPSTASH_REDIS_REST_URL!, token: process.env.UPSTASH_REDIS_REST_TOKEN! } });
- */
-export function redisPing(options: RedisPingOptions): Check {
-  const connector = redisConnector(options, "probekit/checks/redis");
-  return builtinCheck(
-    options,
-    { name: "redis", componentType: "datastore" },
-    async (context) => {
-      const ops = await connector.ops(context);
-      const reply = await redisCall(ops, context, (redis) => redis.ping());
-      if (String(reply).toUpperCase() !== "PONG") throw new ServiceReturnedUnexpectedResult("PING did not answer PONG");
-    },
-    connector.close,
-  );
-}
-
-export interface CacheRoundtripOptions extends Omit<CommonCheckOptions, "name">, RedisSource {
-  /**
-   * The cache's name (the Python per-alias CacheBackend): the check is called `cache:<name>`, one per cache.
-   * @default "default"
-   */
-  name?: string;
-  /**
-   * Lifetime of the probe key, in case the delete never happens.
-   * @default 10000
-   */
-  ttlMs?: number;
-}
-
-/**
- * Sets a key unique to this run (with a TTL), reads it back, compares, deletes:
- * no shared key, so concurrent pods and runs never race.
- *
- * @example
- * cacheRoundtrip({ name: "sessions", url: process.env.SESSION_REDIS_URL });
- */
-export function cacheRoundtrip(options: CacheRoundtripOptions): Check {
-  const connector = redisConnector(options, "probekit/checks/redis");
-  const cacheName = options.name ?? "default";
-  const ttlMs = options.ttlMs ?? 10_000;
-  return builtinCheck(
-    { ...options, name: `cache:${cacheName}` },
-    { name: `cache:${cacheName}`, componentType: "datastore" },
-    async (context) => {
-      const ops = await connector.ops(context);
-      const key = `probekit:cache:${cacheName}:${crypto.randomUUID()}`;
-      const value = `probekit:${crypto.randomUUID()}`;
-      await redisCall(ops, context, async (redis) => {
-        try {
-          await redis.setPx(key, value, ttlMs);
-          const read = await redis.get(key);
-          if (read !== value) throw new ServiceReturnedUnexpectedResult(read === null ? "the value just set is missing" : "the value read back differs");
-        } finally {
-          await redis.del(key).catch(() => {});
-        }
-      });
-    },
-    connector.close,
-  );
-}
