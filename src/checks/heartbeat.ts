@@ -247,7 +247,8 @@ export function localHeartbeat(options: LocalHeartbeatOptions): Check {
   const unhealthy = new Set((options.unhealthyStatuses ?? ["stopping", "stopped"]).map((status) => status.toLowerCase()));
   return builtinCheck(
     options,
-    { name: "heartbeat", componentType: "component" },
+    // Not "heartbeat": a worker may list fileHeartbeat beside it.
+    { name: `heartbeat:${options.cluster}`, componentType: "component" },
     async (context) => {
       const host = options.host ?? hostname();
       const ops = await connector.ops(context);

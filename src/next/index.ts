@@ -44,6 +44,10 @@ export function createHealthRoute(
 ): { GET: HealthRouteHandler; HEAD: HealthRouteHandler } {
   const { subset: fixedSubset, ...healthOptions } = options;
   const config = isHealthConfig(configOrSubsets) ? configOrSubsets : defineHealthConfig({ ...healthOptions, subsets: configOrSubsets });
+  // A typo in a fixed route would otherwise be a silent 404 forever: say so when the module is evaluated.
+  if (fixedSubset !== undefined && !Object.hasOwn(config.subsets, fixedSubset)) {
+    throw new TypeError(`probekit/next: unknown subset ${JSON.stringify(fixedSubset)}; known subsets: ${Object.keys(config.subsets).join(", ")}`);
+  }
   const handler: HealthRouteHandler = async (request, context) => {
     const subset = fixedSubset ?? subsetParam(await context?.params);
     // An absent or non-string param falls back to the last path segment.

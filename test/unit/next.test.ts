@@ -48,6 +48,10 @@ describe("createHealthRoute", () => {
     assert.equal((await failingGET(new Request("http://app.test/s"), params("s"))).status, 503);
   });
 
+  it("a fixed subset that does not exist throws when the module is evaluated", () => {
+    assert.throws(() => createHealthRoute(config, { subset: "readyness" }), /unknown subset "readyness"; known subsets: readiness, integrations/);
+  });
+
   it("throws HealthConfigError for broken subsets when the module is evaluated", () => {
     assert.throws(() => createHealthRoute({ readiness: [passing("a"), passing("a")] }), HealthConfigError);
     assert.throws(() => createHealthRoute({}), HealthConfigError);
