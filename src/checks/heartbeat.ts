@@ -203,9 +203,7 @@ export interface ClusterHeartbeatOptions extends CommonCheckOptions, RedisSource
  * clusterHeartbeat({ url: process.env.REDIS_URL, cluster: "emails" });
  */
 export function clusterHeartbeat(options: ClusterHeartbeatOptions): Check {
-  const connector = redisConnector(options, "probekit/checks/heartbeat", ownedTcp);
-  if (!options.cluster) throw new TypeError("probekit/checks/heartbeat: cluster is required");
-  const unhealthy = new Set((options.unhealthyStatuses ?? ["stopping", "stopped"]).map((status) => status.toLowerCase()));
+  const { connector, unhealthy } = readerSetup(options);
   return builtinCheck(
     options,
     { name: `workers:${options.cluster}`, componentType: "component" },
@@ -225,6 +223,14 @@ export function clusterHeartbeat(options: ClusterHeartbeatOptions): Check {
   );
 }
 
+/** What both heartbeat checks need: a connection, a cluster, and the statuses that do not count as alive. */
+function readerSetup(options: RedisSource & { cluster: string; unhealthyStatuses?: readonly string[] }) {
+  const connector = redisConnector(options, "probekit/checks/heartbeat", ownedTcp);
+  if (!options.cluster) throw new TypeError("probekit/checks/heartbeat: cluster is required");
+  const unhealthy = new Set((options.unhealthyStatuses ?? ["stopping", "stopped"]).map((status) => status.toLowerCase()));
+  return { connector, unhealthy };
+}
+
 export interface LocalHeartbeatOptions extends CommonCheckOptions, RedisSource {
   cluster: string;
   /** @default os.hostname() */
@@ -242,9 +248,7 @@ export interface LocalHeartbeatOptions extends CommonCheckOptions, RedisSource {
  * localHeartbeat({ url: process.env.REDIS_URL, cluster: "emails" });
  */
 export function localHeartbeat(options: LocalHeartbeatOptions): Check {
-  const connector = redisConnector(options, "probekit/checks/heartbeat", ownedTcp);
-  if (!options.cluster) throw new TypeError("probekit/checks/heartbeat: cluster is required");
-  const unhealthy = new Set((options.unhealthyStatuses ?? ["stopping", "stopped"]).map((status) => status.toLowerCase()));
+  const { connector, unhealthy } = readerSetup(options);
   return builtinCheck(
     options,
     // Not "heartbeat": a worker may list fileHeartbeat beside it.
