@@ -12,6 +12,7 @@
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
 import { errorCode, isAbortOf, unavailable } from "../core/safe-errors.js";
+import { driverTimeoutMs } from "../core/util.js";
 
 /** The part of a postgres.js `sql` instance the check uses. */
 export interface PostgresJsSql {
@@ -129,7 +130,7 @@ function ownedPool(connection: Extract<PostgresConnection, { kind: "url" }>, tim
       postgres(connection.url, {
         max: 1,
         // Below the check's timeout, so a black-holed host fails as a connect timeout and frees the pool for the next run.
-        connect_timeout: Math.max(0.1, (timeoutMs * 0.8) / 1000),
+        connect_timeout: driverTimeoutMs(timeoutMs) / 1000,
         idle_timeout: 30,
         max_lifetime: 60 * 30,
         // No prepared statements: works behind PgBouncer in transaction mode.

@@ -12,6 +12,7 @@
 import { builtinCheck, type Check, type CheckContext, type CommonCheckOptions } from "../core/check.js";
 import { isHealthCheckError, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
 import { isAbortOf, unavailable } from "../core/safe-errors.js";
+import { driverTimeoutMs } from "../core/util.js";
 
 export interface RabbitmqOptions extends CommonCheckOptions {
   /**
@@ -92,7 +93,7 @@ async function openChannelAndClose(connect: Connect, url: string, { signal, time
   const connection = await connect(url, {
     // Below the check's timeout, so a host that accepts and never answers fails as a connect
     // timeout (amqplib's socket idle timeout, lifted once the handshake is done).
-    timeout: Math.max(100, Math.round(timeoutMs * 0.8)),
+    timeout: driverTimeoutMs(timeoutMs),
     // Node's net/tls sockets destroy themselves when this aborts: no socket outlives the runner's timeout.
     signal,
     clientProperties: { connection_name: CONNECTION_NAME },

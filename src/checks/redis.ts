@@ -12,6 +12,7 @@
 import type { Check } from "../core/check.js";
 import { ServiceUnavailable } from "../core/errors.js";
 import { cacheRoundtripCheck, commandOps, lastErrors, redisPingCheck, type CacheRoundtripOptions, type OwnedClient, type RedisPingOptions, type RedisSource } from "../core/redis.js";
+import { driverTimeoutMs } from "../core/util.js";
 
 export type { CacheRoundtripOptions, IoRedisLike, NodeRedisLike, RedisPingOptions, RedisSource, UpstashLike } from "../core/redis.js";
 
@@ -39,7 +40,7 @@ export function cacheRoundtrip(options: CacheRoundtripOptions): Check {
 
 /** Builds the client a check owns from a URL: ioredis when installed (or asked for), else node-redis. */
 export async function ownedTcp(url: string, driver: RedisSource["driver"], timeoutMs: number): Promise<OwnedClient> {
-  const connectTimeout = Math.max(100, Math.round(timeoutMs * 0.8));
+  const connectTimeout = driverTimeoutMs(timeoutMs);
   const owned = driver === "redis" ? await nodeRedisClient(url, connectTimeout) : await ioredisClient(url, connectTimeout, driver === "ioredis");
   lastErrors.set(owned.ops, owned.lastError);
   return owned;

@@ -4,6 +4,7 @@
  * taken. Colours only on a terminal, never with NO_COLOR or when piped.
  */
 import type { HealthConfigIssue } from "../core/errors.js";
+import { MARKS } from "../core/render.js";
 import type { HealthReport, HealthStatus } from "../core/runner.js";
 import { formatMs } from "../core/util.js";
 
@@ -21,12 +22,10 @@ export function styleFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): St
   return { status: paint, dim: (text) => paint("dim", text) };
 }
 
-const MARKS: Record<HealthStatus, string> = { pass: "✓", warn: "!", fail: "✗" };
-
 export function formatReport(report: HealthReport, style: Style): string {
   const width = Math.max(0, ...report.checks.map((check) => check.name.length));
   const lines = report.checks.map((check) => {
-    const status = style.status(check.status, `${MARKS[check.status]} ${check.name.padEnd(width)}  ${check.status.padEnd(4)}`);
+    const status = style.status(check.status, `${MARKS[check.status].mark} ${check.name.padEnd(width)}  ${check.status.padEnd(4)}`);
     const message = check.detail || (check.status === "pass" ? "working" : "");
     const note = check.critical ? "" : " (non-critical)";
     return `${status}  ${message}${note}  ${style.dim(formatMs(check.durationMs))}`;

@@ -5,9 +5,10 @@
  * referenced here, so the Upstash entry (checks/upstash) stays edge-safe; the
  * Node entry (checks/redis) adds the clients it builds from a URL.
  */
-import { builtinCheck, type Check, type CheckContext, type CommonCheckOptions } from "../core/check.js";
-import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
-import { errorCode, isAbortOf, unavailable } from "../core/safe-errors.js";
+import { builtinCheck, type Check, type CheckContext, type CommonCheckOptions } from "./check.js";
+import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, type HealthCheckError } from "./errors.js";
+import { errorCode, isAbortOf, unavailable } from "./safe-errors.js";
+import { driverTimeoutMs } from "./util.js";
 
 /** An ioredis client (or Cluster): raw commands through `call`. */
 export interface IoRedisLike {
@@ -152,7 +153,7 @@ async function ownedUpstash(credentials: { url: string; token: string }, timeout
     retry: { retries: 0 },
     // A plain signal does not surface as a timeout in this client (it returns a fake result); a signal factory does.
     // Below the check's timeout, so the failure says what timed out.
-    signal: () => AbortSignal.timeout(Math.max(100, Math.round(timeoutMs * 0.8))),
+    signal: () => AbortSignal.timeout(driverTimeoutMs(timeoutMs)),
     automaticDeserialization: false,
     enableTelemetry: false,
   });

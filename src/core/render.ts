@@ -54,7 +54,8 @@ function messageOf(check: CheckReport, detail: boolean): string {
   return detail ? check.detail : check.output;
 }
 
-const MARKS: Record<HealthStatus, { mark: string; label: string }> = {
+/** The mark and word for each status, shared by the HTML page and the CLI. */
+export const MARKS: Record<HealthStatus, { mark: string; label: string }> = {
   pass: { mark: "✓", label: "passing" },
   warn: { mark: "!", label: "warning" },
   fail: { mark: "✗", label: "failing" },

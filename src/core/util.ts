@@ -44,6 +44,14 @@ export function errorText(error: unknown, depth = 0): string {
   }
 }
 
+/**
+ * The timeout a check hands its driver (connect timeout, request signal): below
+ * its own, so the driver's failure says what timed out before the runner's does.
+ */
+export function driverTimeoutMs(checkTimeoutMs: number): number {
+  return Math.max(100, Math.round(checkTimeoutMs * 0.8));
+}
+
 /** A duration as people read it: `4.2 ms`, `310 ms`, `3.00 s`. */
 export function formatMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
