@@ -29,9 +29,8 @@
  * request with one status.
  */
 import { createHash } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
-import { freePort } from "./net.ts";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { freePort, restartableHttpServer } from "./net.ts";
 
 export type EdgeConfigValue = string | number | boolean | null | EdgeConfigValue[] | { [key: string]: EdgeConfigValue };
 
@@ -78,14 +77,12 @@ export async function startEdgeConfigServer(options: { id?: string; token?: stri
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const hung = new Set<ServerResponse>();
   let items: Record<string, EdgeConfigValue> = options.items ?? {};
   let digest = digestOf(items);
   let hanging = false;
   let delayMs = 0;
   let failStatus: number | undefined;
-  let server: Server | undefined;
 
   function handle(request: IncomingMessage, response: ServerResponse): void {
     const url = new URL(request.url ?? "/", origin);
@@ -137,26 +134,15 @@ export async function startEdgeConfigServer(options: { id?: string; token?: stri
     return error(404, "not_found", "Not found", about);
   }
 
-  const start = () =>
-    new Promise<void>((resolve, reject) => {
-      hanging = false;
-      if (server !== undefined) return resolve(); // already listening
-      server = createServer(handle);
-      server.on("connection", (socket) => {
-        sockets.add(socket);
-        socket.on("close", () => sockets.delete(socket));
-      });
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => resolve());
-    });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      hung.clear();
-      for (const socket of sockets) socket.destroy();
-      if (server === undefined) return resolve();
-      server.close(() => resolve());
-      server = undefined;
-    });
+  const http = restartableHttpServer(port, handle);
+  const start = () => {
+    hanging = false;
+    return http.start();
+  };
+  const stop = () => {
+    hung.clear();
+    return http.stop();
+  };
 
   await start();
   const connectionStringWith = (parts: { token?: string; id?: string }) =>

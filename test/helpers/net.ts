@@ -1,4 +1,5 @@
-/** Network pieces the integration tests share: free ports and a listener that never answers. */
+/** Network pieces the tests share: free ports, a listener that never answers, a restartable HTTP server. */
+import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 
 export function freePort(): Promise<number> {
@@ -29,5 +30,34 @@ export async function blackHole(): Promise<{ port: number; open(): number; close
       for (const socket of sockets) socket.destroy();
       listener.close();
     },
+  };
+}
+
+/**
+ * An HTTP server that can be stopped and started again on the same port, as a
+ * fake service going down and coming back: stop() drops every open connection.
+ */
+export function restartableHttpServer(port: number, handler: RequestListener): { start(): Promise<void>; stop(): Promise<void> } {
+  const sockets = new Set<Socket>();
+  let server: HttpServer | undefined;
+  return {
+    start: () =>
+      new Promise<void>((resolve, reject) => {
+        if (server !== undefined) return resolve(); // already listening
+        server = createHttpServer(handler);
+        server.on("connection", (socket) => {
+          sockets.add(socket);
+          socket.on("close", () => sockets.delete(socket));
+        });
+        server.once("error", reject);
+        server.listen(port, "127.0.0.1", () => resolve());
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        if (server === undefined) return resolve();
+        server.close(() => resolve());
+        server = undefined;
+      }),
   };
 }

@@ -13,10 +13,9 @@
  * Test controls: stop() and start() on the same port, hang() to accept requests
  * and never answer.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { Redis } from "ioredis";
-import { freePort } from "./net.ts";
+import { freePort, restartableHttpServer } from "./net.ts";
 
 export interface UpstashServer {
   url: string;
@@ -39,10 +38,8 @@ export async function startUpstashServer(redisUrl: string, token = "upstash-test
   await redis.connect();
   const port = await freePort();
   const requests: string[] = [];
-  const sockets = new Set<Socket>();
   let hanging = false;
   let syncToken = 0;
-  let server: Server | undefined;
 
   async function execute(command: Command): Promise<{ result?: unknown; error?: string }> {
     if (!Array.isArray(command) || command.length === 0) return { error: "ERR invalid command" };
@@ -93,29 +90,18 @@ export async function startUpstashServer(redisUrl: string, token = "upstash-test
     return send(404, { error: "ERR unknown path" });
   }
 
-  const start = () =>
-    new Promise<void>((resolve, reject) => {
-      hanging = false;
-      server = createServer((request, response) => {
-        handle(request, response).catch((error: unknown) => {
-          response.writeHead(500);
-          response.end(JSON.stringify({ error: String(error) }));
-        });
-      });
-      server.on("connection", (socket) => {
-        sockets.add(socket);
-        socket.on("close", () => sockets.delete(socket));
-      });
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => resolve());
+  const http = restartableHttpServer(port, (request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      response.writeHead(500);
+      response.end(JSON.stringify({ error: String(error) }));
     });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      if (server === undefined) return resolve();
-      server.close(() => resolve());
-      server = undefined;
-    });
+  });
+  const start = () => {
+    hanging = false;
+    return http.start();
+  };
+  const stop = http.stop;
+
   await start();
   return {
     url: `http://127.0.0.1:${port}`,
