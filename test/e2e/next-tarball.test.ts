@@ -14,23 +14,33 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../helpers/net.ts";
+import {
+  assertDistBuilt,
+  childEnv,
+  collectOutput,
+  freshWorkdir,
+  MINUTE,
+  nextBin,
+  packTarball,
+  routeTable,
+  runCommand,
+  sleep,
+  stopProcessGroup,
+  waitUntilAnswering,
+} from "../helpers/next-app.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FIXTURE_APP = fileURLToPath(new URL("./fixtures/next-app", import.meta.url));
-const WORK_ROOT = fileURLToPath(new URL("./.work", import.meta.url));
 const WORKDIR_PREFIX = "next-tarball-";
 
 /** What the fixture app depends on besides the tarball. */
 const APP_DEPENDENCIES = { next: "^16", react: "^19", "react-dom": "^19" };
 const APP_DEV_DEPENDENCIES = { typescript: "~5.9", "@types/react": "^19", "@types/node": "^20" };
 
-const MINUTE = 60_000;
 const INSTALL_TIMEOUT_MS = 10 * MINUTE;
 const BUILD_TIMEOUT_MS = 10 * MINUTE;
 const START_TIMEOUT_MS = 2 * MINUTE;
@@ -279,11 +289,8 @@ describe("probekit tarball in a Next.js 16 app (cacheComponents, proxy.ts)", () 
 // ---------------------------------------------------------------- the app
 
 async function setUpApp() {
-  const missing = ["index.js", "next/index.js", "middleware/index.js"].filter((file) => !existsSync(join(REPO_ROOT, "dist", file)));
-  if (missing.length > 0) {
-    throw new Error(`dist/ is not built (missing ${missing.map((file) => `dist/${file}`).join(", ")}): run \`npm run build\` first (\`npm test\` does)`);
-  }
-  const workdir = await freshWorkdir();
+  assertDistBuilt();
+  const workdir = await freshWorkdir(WORKDIR_PREFIX);
   const tarball = await packTarball(workdir);
   const dir = join(workdir, "app");
   await cp(FIXTURE_APP, dir, { recursive: true });
@@ -311,23 +318,6 @@ async function setUpApp() {
   return { dir, baseUrl, buildOutput: build.all, server, serverOutput };
 }
 
-/** A new directory under test/e2e/.work; earlier runs' directories are removed first. */
-async function freshWorkdir(): Promise<string> {
-  await mkdir(WORK_ROOT, { recursive: true });
-  for (const entry of await readdir(WORK_ROOT)) {
-    if (entry.startsWith(WORKDIR_PREFIX)) await rm(join(WORK_ROOT, entry), { recursive: true, force: true });
-  }
-  return mkdtemp(join(WORK_ROOT, WORKDIR_PREFIX));
-}
-
-/** `npm pack` of the repo into `workdir`; returns the tarball's path. */
-async function packTarball(workdir: string): Promise<string> {
-  const output = await runCommand("npm pack", "npm", ["pack", "--json", "--pack-destination", workdir], { cwd: REPO_ROOT, timeoutMs: 2 * MINUTE });
-  const [packed] = JSON.parse(output.stdout) as { filename: string }[];
-  assert.ok(packed, `npm pack printed no package:\n${output.all}`);
-  return join(workdir, packed.filename);
-}
-
 async function writeAppPackageJson(dir: string, tarball: string): Promise<void> {
   const packageJson = {
     name: "probekit-e2e-next-app",
@@ -337,29 +327,6 @@ async function writeAppPackageJson(dir: string, tarball: string): Promise<void> 
     devDependencies: APP_DEV_DEPENDENCIES,
   };
   await writeFile(join(dir, "package.json"), `${JSON.stringify(packageJson, null, 2)}\n`);
-}
-
-function nextBin(dir: string): string {
-  // Run next's own script rather than npx, so the server's PID is the one we hold.
-  return join(dir, "node_modules/next/dist/bin/next");
-}
-
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NO_COLOR: "1" };
-  // The test runner's own variables mean nothing to npm or Next (a NODE_ENV of "test" makes next build warn).
-  delete env.NODE_ENV;
-  delete env.NODE_TEST_CONTEXT;
-  return env;
-}
-
-/** `next build`'s route table as route → symbol (`ƒ` dynamic, `○` static, `◐` partial prerender). */
-function routeTable(buildOutput: string): Map<string, string> {
-  const table = new Map<string, string>();
-  for (const line of stripAnsi(buildOutput).split("\n")) {
-    const match = /^[┌├└│]\s+(\S)\s+(\/\S*)/.exec(line);
-    if (match) table.set(match[2]!, match[1]!);
-  }
-  return table;
 }
 
 // ---------------------------------------------------------------- HTTP
@@ -390,120 +357,4 @@ async function countingRun(): Promise<number> {
 
 function assertNoSecrets(body: string): void {
   for (const secret of SECRETS) assert.ok(!body.includes(secret), `the public body leaks ${JSON.stringify(secret)}:\n${body}`);
-}
-
-// ---------------------------------------------------------------- processes
-
-/**
- * Runs a command to completion and resolves with its output. A non-zero exit or
- * a timeout rejects with the tail of the output, so a failed install or build
- * says why in the test report.
- */
-function runCommand(label: string, command: string, args: string[], options: { cwd: string; timeoutMs: number }): Promise<CommandOutput> {
-  return new Promise((resolve, reject) => {
-    const startedAt = Date.now();
-    const child = spawn(command, args, { cwd: options.cwd, env: childEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
-    const output = collectOutput(child);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup(child, "SIGKILL");
-    }, options.timeoutMs);
-    const fail = (reason: string) =>
-      reject(new Error(`${label} ${reason}: \`${command} ${args.join(" ")}\` in ${options.cwd}\n--- last lines of its output ---\n${tail(output.all(), 60)}`));
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      fail(`could not start (${error.message})`);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-      if (timedOut) fail(`timed out after ${options.timeoutMs / 1000} s`);
-      else if (code !== 0) fail(`failed (exit ${code ?? signal}) after ${seconds} s`);
-      else {
-        log(`${label}: ${seconds} s`);
-        resolve({ all: output.all(), stdout: output.stdout() });
-      }
-    });
-  });
-}
-
-interface CommandOutput {
-  /** stdout and stderr interleaved as they came. */
-  all: string;
-  stdout: string;
-}
-
-/** Collects a child's output as it comes. */
-function collectOutput(child: ChildProcess): { all: () => string; stdout: () => string } {
-  let all = "";
-  let stdout = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    all += chunk.toString("utf8");
-    stdout += chunk.toString("utf8");
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    all += chunk.toString("utf8");
-  });
-  return { all: () => all, stdout: () => stdout };
-}
-
-async function waitUntilAnswering(url: string, server: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null || server.signalCode !== null) {
-      throw new Error(`next start exited (${server.exitCode ?? server.signalCode}) before answering\n--- its output ---\n${tail(output(), 60)}`);
-    }
-    try {
-      const response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(5_000) });
-      await response.arrayBuffer();
-      if (response.status < 500) return;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(250);
-  }
-  throw new Error(`next start did not answer ${url} within ${timeoutMs / 1000} s\n--- its output ---\n${tail(output(), 60)}`);
-}
-
-/** Stops a process group this file started: SIGTERM, then SIGKILL if it lingers. */
-async function stopProcessGroup(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  killGroup(child, "SIGTERM");
-  const stopped = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
-  if (!stopped) {
-    killGroup(child, "SIGKILL");
-    await exited;
-  }
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    // A negative PID signals the group the detached child leads.
-    process.kill(-child.pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-
-// ---------------------------------------------------------------- small helpers
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function tail(text: string, lines: number): string {
-  return stripAnsi(text).trimEnd().split("\n").slice(-lines).join("\n");
-}
-
-function stripAnsi(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\u001b\[[0-9;]*m/g, "");
-}
-
-function log(message: string): void {
-  process.stderr.write(`# next-tarball: ${message}\n`);
 }
