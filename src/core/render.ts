@@ -76,10 +76,10 @@ export function toHealthHtml(report: HealthReport, { detail }: RenderOptions): s
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex,nofollow"><meta name="color-scheme" content="light dark"><title>${title}</title><style>
 *{box-sizing:border-box}body{margin:0;padding:16px;font:16px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;max-width:48rem}
-h1{font-size:1.25rem;margin:0 0 4px}p{margin:0 0 16px;color:GrayText}ul{list-style:none;margin:0;padding:0}
+h1{font-size:1.25rem;margin:0 0 4px;overflow-wrap:anywhere}p{margin:0 0 16px;color:GrayText}ul{list-style:none;margin:0;padding:0}
 li{display:grid;grid-template-columns:1.75rem minmax(0,1fr) auto;gap:2px 8px;padding:10px 0;border-top:1px solid rgba(128,128,128,.3)}
 .mark{grid-row:span 2;font-weight:700;text-align:center}.pass .mark{color:#1a7f37}.warn .mark{color:#b35900}.fail .mark{color:#cf222e}
-.name{font-weight:600;overflow-wrap:anywhere}.time{color:GrayText;font-variant-numeric:tabular-nums;white-space:nowrap}
+.name{font-weight:600;overflow-wrap:anywhere}.time{grid-column:3;grid-row:1;color:GrayText;font-variant-numeric:tabular-nums;white-space:nowrap}
 .message{grid-column:2/4;overflow-wrap:anywhere}.note{font-weight:400;font-size:.8rem;color:GrayText}
 </style></head><body><main><h1 class="${report.status}"><span class="mark">${overall.mark}</span> ${title}</h1><p>${report.checks.length} check${report.checks.length === 1 ? "" : "s"} · ${escapeHtml(report.time)}</p><ul>${rows}</ul></main></body></html>`;
 }

@@ -61,10 +61,10 @@ export function routeTable(buildOutput: string): Map<string, string> {
  * a timeout rejects with the tail of the output, so a failed install or build
  * says why in the test report.
  */
-export function runCommand(label: string, command: string, args: string[], options: { cwd: string; timeoutMs: number }): Promise<CommandOutput> {
+export function runCommand(label: string, command: string, args: string[], options: { cwd: string; timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<CommandOutput> {
   return new Promise((resolve, reject) => {
     const startedAt = Date.now();
-    const child = spawn(command, args, { cwd: options.cwd, env: childEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? childEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
     const output = collectOutput(child);
     let timedOut = false;
     const timer = setTimeout(() => {

@@ -1,0 +1,4 @@
+import config from "@/health.config";
+import { createHealthRoute } from "probekit/next";
+
+export const { GET, HEAD } = createHealthRoute(config);

@@ -1,0 +1,406 @@
+/**
+ * End-to-end: app-example/, the Next.js 16 app wired the way the README says,
+ * installed and built for real, in each layout a user deploys it in:
+ *
+ * - `next build` + `next start` with no environment: the embedded default, no
+ *   outside service; the edge route pings Upstash (a local protocol server on a
+ *   real Redis) and the Node side of the app;
+ * - `output: "standalone"` assembled as the README's Dockerfile does, in a folder
+ *   outside the repository (so nothing resolves from its node_modules), served by
+ *   `node server.js` with DATABASE_URL and REDIS_URL pointing at real PostgreSQL and
+ *   Redis, and the CLI run from that folder;
+ * - the worker (worker.ts) probed by the CLI the way a Kubernetes exec probe does.
+ *
+ * Slow: `npm install` and two `next build`s. Needs dist/ (npm test builds it
+ * first), the npm registry, PostgreSQL and redis-server.
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { cp, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../helpers/net.ts";
+import {
+  assertDistBuilt,
+  childEnv,
+  freshWorkdir,
+  MINUTE,
+  nextBin,
+  packTarball,
+  routeTable,
+  runCommand,
+  sleep,
+  startServer,
+  stopProcessGroup,
+  tail,
+} from "../helpers/next-app.ts";
+import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
+import { startRedis, type RedisServer } from "../helpers/redis.ts";
+import { startUpstashServer, type UpstashServer } from "../helpers/upstash-server.ts";
+
+const APP_EXAMPLE = fileURLToPath(new URL("../../app-example", import.meta.url));
+/** Build products and installs of a developer's own runs of app-example are not copied. */
+const NOT_COPIED = new Set(["node_modules", ".next", "next-env.d.ts", "tsconfig.tsbuildinfo"]);
+
+const NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0";
+const LIVENESS_HEADER = "x-probekit-liveness";
+const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+const SETUP_TIMEOUT_MS = 25 * MINUTE;
+/** Longer than the default `cacheTtlMs` (1 s): the next probe runs its checks afresh. */
+const PAST_CACHE_MS = 1_200;
+
+interface HealthBody {
+  status: string;
+  checks: Record<string, { status: string; output?: string }[]>;
+}
+
+let services: { postgres: PostgresServer; redis: RedisServer; upstash: UpstashServer; databaseUrl: string } | undefined;
+let appDir: string | undefined;
+
+before(async () => {
+  assertDistBuilt();
+  const postgres = await startPostgres();
+  const redis = await startRedis();
+  const upstash = await startUpstashServer(redis.url());
+  services = { postgres, redis, upstash, databaseUrl: await postgres.createDatabase("app_example") };
+  appDir = await installAppExample();
+}, { timeout: SETUP_TIMEOUT_MS });
+
+after(async () => {
+  await services?.upstash.close();
+  await services?.redis.stop();
+  await services?.postgres.destroy();
+});
+
+describe("app-example: next build + next start, no environment", () => {
+  let server: { server: ChildProcess; output: () => string; baseUrl: string } | undefined;
+  let buildOutput = "";
+
+  before(async () => {
+    const dir = installedApp();
+    buildOutput = (await runCommand("next build", process.execPath, [nextBin(dir), "build"], { cwd: dir, timeoutMs: 10 * MINUTE })).all;
+    const port = await freePort();
+    const env = {
+      ...childEnv(),
+      PORT: String(port),
+      UPSTASH_REDIS_REST_URL: runningServices().upstash.url,
+      UPSTASH_REDIS_REST_TOKEN: runningServices().upstash.token,
+    };
+    const baseUrl = `http://127.0.0.1:${port}`;
+    server = { ...(await startServer(process.execPath, [nextBin(dir), "start", "-H", "127.0.0.1"], { cwd: dir, env, readyUrl: `${baseUrl}/login` })), baseUrl };
+  }, { timeout: 15 * MINUTE });
+
+  after(async () => {
+    if (server) await stopProcessGroup(server.server);
+  });
+
+  const get = (path: string, init: RequestInit = {}) => {
+    assert.ok(server, "next start did not come up: see the before hook's error");
+    return fetch(`${server.baseUrl}${path}`, { redirect: "manual", signal: AbortSignal.timeout(30_000), ...init });
+  };
+
+  it("next build lists the health routes as dynamic and the edge route in the middleware manifest", async () => {
+    const table = routeTable(buildOutput);
+    assert.equal(table.get("/healthcheck/[subset]"), "ƒ", buildOutput);
+    assert.equal(table.get("/edge/healthcheck/[subset]"), "ƒ", buildOutput);
+    const manifest = JSON.parse(await readFile(join(installedApp(), ".next/server/middleware-manifest.json"), "utf8")) as {
+      functions: Record<string, unknown>;
+    };
+    assert.ok("/edge/healthcheck/[subset]/route" in manifest.functions, `not an edge function: ${Object.keys(manifest.functions).join(", ")}`);
+  });
+
+  it("readiness → 200 JSON with the embedded checks only", async () => {
+    const response = await get("/healthcheck/readiness", { headers: { accept: "application/json" } });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("content-type"), "application/json");
+    assert.equal(response.headers.get("cache-control"), NO_STORE);
+    const body = (await response.json()) as HealthBody;
+    assert.equal(body.status, "pass", JSON.stringify(body));
+    assert.deepEqual(Object.keys(body.checks), ["memory"], "no DATABASE_URL: no database check");
+  });
+
+  it("integrations → 200 with the system checks and the app's own login page", async () => {
+    const response = await get("/healthcheck/integrations?format=json");
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as HealthBody;
+    assert.notEqual(body.status, "fail", JSON.stringify(body));
+    assert.deepEqual(Object.keys(body.checks).sort(), ["disk", "login-page", "memory"]);
+    assert.equal(body.checks["login-page"]?.[0]?.status, "pass", JSON.stringify(body.checks["login-page"]));
+  });
+
+  it("a browser gets the HTML page; HEAD the status with no body; an unknown subset 404", async () => {
+    const page = await get("/healthcheck/readiness", { headers: { accept: BROWSER_ACCEPT } });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+    assert.match(await page.text(), /memory/);
+    const head = await get("/healthcheck/integrations", { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), "");
+    const unknown = await get("/healthcheck/everything", { headers: { accept: "application/json" } });
+    assert.equal(unknown.status, 404);
+    assert.match(await unknown.text(), /unknown subset/);
+  });
+
+  it("liveness is answered by the short-circuit; every other page meets the app's proxy first", async () => {
+    const liveness = await get("/healthcheck/liveness");
+    assert.equal(liveness.status, 200);
+    assert.equal(liveness.headers.get(LIVENESS_HEADER), "short-circuit");
+    assert.equal(liveness.headers.get("cache-control"), NO_STORE);
+    assert.deepEqual(await liveness.json(), { status: "ok" });
+    const livenessHead = await get("/healthcheck/liveness", { method: "HEAD" });
+    assert.equal(livenessHead.status, 200);
+    assert.equal(await livenessHead.text(), "");
+
+    // The same server, without and with a session: the proxy ran for these.
+    const home = await get("/");
+    assert.equal(home.status, 307);
+    assert.equal(new URL(home.headers.get("location") ?? "", "http://x").pathname, "/login");
+    assert.equal(home.headers.has(LIVENESS_HEADER), false);
+    const signedIn = await get("/", { headers: { cookie: "session=1" } });
+    assert.equal(signedIn.status, 200);
+    assert.match(await signedIn.text(), /Signed in/);
+  });
+
+  it("the edge route serves its own subset: Upstash and the app's liveness", async () => {
+    const response = await get("/edge/healthcheck/readiness", { headers: { accept: "application/json" } });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("cache-control"), NO_STORE);
+    const body = (await response.json()) as HealthBody;
+    assert.equal(body.status, "pass", JSON.stringify(body));
+    assert.deepEqual(Object.keys(body.checks).sort(), ["app", "upstash"]);
+    assert.ok(runningServices().upstash.requests.length > 0, "the Upstash server was never asked");
+    assert.equal((await get("/edge/healthcheck/integrations")).status, 404);
+  });
+
+  it("the edge route fails safely while Upstash is down, and passes once it is back", async () => {
+    const { upstash } = runningServices();
+    await upstash.stop();
+    await sleep(PAST_CACHE_MS);
+    try {
+      const response = await get("/edge/healthcheck/readiness", { headers: { accept: "application/json" } });
+      assert.equal(response.status, 500);
+      const text = await response.text();
+      const body = JSON.parse(text) as HealthBody;
+      assert.equal(body.checks.upstash?.[0]?.status, "fail");
+      assert.equal(body.checks.app?.[0]?.status, "pass");
+      const port = new URL(upstash.url).port;
+      for (const secret of [port, upstash.token, "ECONNREFUSED", "127.0.0.1"]) assert.ok(!text.includes(secret), `the body leaks ${secret}: ${text}`);
+    } finally {
+      await upstash.start();
+    }
+    await sleep(PAST_CACHE_MS);
+    assert.equal((await get("/edge/healthcheck/readiness")).status, 200);
+  });
+});
+
+describe("app-example: output standalone, assembled as the README's Dockerfile does", () => {
+  let container: string | undefined;
+  let server: { server: ChildProcess; output: () => string; baseUrl: string } | undefined;
+
+  before(async () => {
+    const dir = installedApp();
+    await runCommand("next build (standalone)", process.execPath, [nextBin(dir), "build"], {
+      cwd: dir,
+      timeoutMs: 10 * MINUTE,
+      env: { ...childEnv(), NEXT_OUTPUT: "standalone" },
+    });
+    // Outside the repository, as in an image: nothing may resolve from its node_modules.
+    container = await mkdtemp(join(tmpdir(), "probekit-standalone-"));
+    await assembleStandalone(dir, container);
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    server = {
+      ...(await startServer(process.execPath, ["server.js"], { cwd: container, env: { ...containerEnv(), PORT: String(port) }, readyUrl: `${baseUrl}/login` })),
+      baseUrl,
+    };
+  }, { timeout: 15 * MINUTE });
+
+  after(async () => {
+    if (server) await stopProcessGroup(server.server);
+    if (container) await rm(container, { recursive: true, force: true });
+  });
+
+  const get = (path: string, init: RequestInit = {}) => {
+    assert.ok(server, "server.js did not come up: see the before hook's error");
+    return fetch(`${server.baseUrl}${path}`, { redirect: "manual", signal: AbortSignal.timeout(30_000), ...init });
+  };
+
+  it("the container folder has no probekit dependency beyond what the trace put there", () => {
+    assert.ok(container);
+    for (const absent of ["esbuild", "tsx", "typescript"]) {
+      assert.equal(existsSync(join(container, "node_modules", absent)), false, `${absent} should not be in the standalone output`);
+    }
+    for (const traced of ["postgres", "ioredis", "zod"]) {
+      assert.ok(existsSync(join(container, "node_modules", traced)), `${traced} was not traced into the standalone output`);
+    }
+  });
+
+  it("readiness and integrations → 200 with the database and cache checks DATABASE_URL and REDIS_URL add", async () => {
+    const readiness = await get("/healthcheck/readiness", { headers: { accept: "application/json" } });
+    assert.equal(readiness.status, 200);
+    const readinessBody = (await readiness.json()) as HealthBody;
+    assert.deepEqual(Object.keys(readinessBody.checks).sort(), ["memory", "postgres"]);
+    assert.equal(readinessBody.checks.postgres?.[0]?.status, "pass", JSON.stringify(readinessBody));
+
+    const integrations = await get("/healthcheck/integrations?format=json");
+    assert.equal(integrations.status, 200);
+    const integrationsBody = (await integrations.json()) as HealthBody;
+    assert.deepEqual(Object.keys(integrationsBody.checks).sort(), ["cache:default", "disk", "login-page", "memory", "postgres"]);
+    for (const name of ["cache:default", "login-page", "postgres"]) {
+      assert.equal(integrationsBody.checks[name]?.[0]?.status, "pass", `${name}: ${JSON.stringify(integrationsBody.checks[name])}`);
+    }
+  });
+
+  it("liveness short-circuit, HEAD and an unknown subset behave as under next start", async () => {
+    const liveness = await get("/healthcheck/liveness");
+    assert.equal(liveness.status, 200);
+    assert.equal(liveness.headers.get(LIVENESS_HEADER), "short-circuit");
+    assert.equal((await get("/healthcheck/readiness", { method: "HEAD" })).status, 200);
+    assert.equal((await get("/healthcheck/nope")).status, 404);
+    assert.equal((await get("/")).status, 307);
+  });
+
+  it("the CLI runs from the container folder: -s readiness --skip-checks exits 0", () => {
+    assert.ok(container);
+    const run = spawnSync(process.execPath, ["node_modules/probekit/dist/cli/index.js", "-s", "readiness", "--skip-checks"], {
+      cwd: container,
+      env: containerEnv(),
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /✓ postgres/);
+    assert.match(run.stdout, /✓ memory/);
+  });
+
+  it("a stopped database makes readiness 500 and the CLI exit 1, without the connection details in the body", async () => {
+    const { postgres } = runningServices();
+    postgres.stop();
+    await sleep(PAST_CACHE_MS);
+    try {
+      const response = await get("/healthcheck/readiness", { headers: { accept: "application/json" } });
+      assert.equal(response.status, 500);
+      const text = await response.text();
+      for (const secret of [String(postgres.port), "postgres:", "ECONNREFUSED"]) assert.ok(!text.includes(secret), `the body leaks ${secret}: ${text}`);
+      assert.ok(container);
+      const run = spawnSync(process.execPath, ["node_modules/probekit/dist/cli/index.js", "-s", "readiness", "--skip-checks"], {
+        cwd: container,
+        env: containerEnv(),
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      assert.equal(run.status, 1, run.stdout + run.stderr);
+      assert.match(run.stdout, /✗ postgres/);
+    } finally {
+      postgres.start();
+    }
+  });
+});
+
+describe("app-example: the worker and its exec probe", () => {
+  const heartbeatDir = () => join(installedApp(), ".heartbeat");
+  const probeEnv = () => ({
+    ...childEnv(),
+    WORKER_HEARTBEAT_FILE: join(heartbeatDir(), "worker_heartbeat"),
+    WORKER_HEARTBEAT_MAX_AGE_MS: "1500",
+  });
+  const probe = () =>
+    spawnSync(join(installedApp(), "node_modules/.bin/probekit"), ["-s", "liveness", "--skip-checks"], {
+      cwd: installedApp(),
+      env: probeEnv(),
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+
+  it("probekit -s liveness exits 0 while the worker runs, and 1 once its heartbeat is older than maxAgeMs", async () => {
+    await rm(heartbeatDir(), { recursive: true, force: true });
+    await mkdir(heartbeatDir(), { recursive: true });
+    const worker = spawn(join(installedApp(), "node_modules/.bin/tsx"), ["worker.ts"], {
+      cwd: installedApp(),
+      env: probeEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    worker.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    worker.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    const exited = new Promise<number | null>((resolve) => worker.once("exit", (code) => resolve(code)));
+    try {
+      await waitFor(() => existsSync(probeEnv().WORKER_HEARTBEAT_FILE), 60_000, () => `the worker wrote no heartbeat:\n${output}`);
+      // Longer than maxAgeMs: a passing probe now means the worker keeps beating.
+      await sleep(2_000);
+      const healthy = probe();
+      assert.equal(healthy.status, 0, healthy.stdout + healthy.stderr);
+      assert.match(healthy.stdout, /✓ heartbeat/);
+    } finally {
+      process.kill(-worker.pid!, "SIGTERM");
+    }
+    assert.equal(await exited, 0, `the worker should stop cleanly on SIGTERM:\n${output}`);
+    assert.match(output, /worker: SIGTERM/);
+
+    await sleep(2_000);
+    const stale = probe();
+    assert.equal(stale.status, 1, stale.stdout + stale.stderr);
+    assert.match(stale.stdout, /✗ heartbeat.*stale/);
+  });
+});
+
+// ---------------------------------------------------------------- the app
+
+/**
+ * Lays out the packed repository (what `npm pack` ships) with app-example inside
+ * it, so app-example's own `file:..` and lockfile work unchanged, and installs it.
+ */
+async function installAppExample(): Promise<string> {
+  const workdir = await freshWorkdir("app-example-");
+  const tarball = await packTarball(workdir);
+  await runCommand("tar", "tar", ["-xzf", tarball, "-C", workdir], { cwd: workdir, timeoutMs: MINUTE });
+  const dir = join(workdir, "package", "app-example");
+  await cp(APP_EXAMPLE, dir, { recursive: true, filter: (source) => !NOT_COPIED.has(source.slice(APP_EXAMPLE.length + 1).split("/")[0]!) });
+  await runCommand("npm install (app-example)", "npm", ["install", "--no-audit", "--no-fund"], { cwd: dir, timeoutMs: 10 * MINUTE });
+  assert.equal(existsSync(join(dir, "node_modules/probekit/dist/index.js")), true, "probekit is not installed in app-example");
+  return dir;
+}
+
+/**
+ * The README's Dockerfile, step by step: the standalone server, its static files,
+ * the health config bundled for the CLI (its packages stay imports, resolved from
+ * the traced node_modules), and the CLI's one file.
+ */
+async function assembleStandalone(dir: string, container: string): Promise<void> {
+  await cp(join(dir, ".next/standalone"), container, { recursive: true });
+  await cp(join(dir, ".next/static"), join(container, ".next/static"), { recursive: true });
+  await runCommand(
+    "esbuild health.config.ts",
+    join(dir, "node_modules/.bin/esbuild"),
+    ["health.config.ts", "--bundle", "--platform=node", "--format=esm", "--packages=external", `--outfile=${join(container, "health.config.mjs")}`],
+    { cwd: dir, timeoutMs: 2 * MINUTE },
+  );
+  await cp(join(dir, "node_modules/probekit/dist/cli"), join(container, "node_modules/probekit/dist/cli"), { recursive: true });
+}
+
+function containerEnv(): NodeJS.ProcessEnv {
+  const { databaseUrl, redis } = runningServices();
+  return { ...childEnv(), HOSTNAME: "127.0.0.1", NODE_ENV: "production", DATABASE_URL: databaseUrl, REDIS_URL: redis.url() };
+}
+
+function installedApp(): string {
+  assert.ok(appDir, "app-example was not installed: see the first before hook's error");
+  return appDir;
+}
+
+function runningServices() {
+  assert.ok(services, "the services did not start: see the first before hook's error");
+  return services;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, message: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(tail(message(), 40));
+    await sleep(100);
+  }
+}
