@@ -23,8 +23,9 @@ export {
 export type { HealthCheckErrorKind, HealthConfigIssue } from "./core/errors.js";
 export { closeHealthChecks, runHealthChecks } from "./core/runner.js";
 export type { CheckReport, HealthReport, HealthStatus, RunOptions } from "./core/runner.js";
-export { handleHealthRequest, NO_STORE } from "./core/handler.js";
-export type { HealthRequestOptions } from "./core/handler.js";
+export { answerHealthRequest, handleHealthRequest, NO_STORE } from "./core/handler.js";
+export type { HealthAnswer, HealthRequestOptions, HealthRequestParts } from "./core/handler.js";
+export { isShuttingDown, setShuttingDown } from "./core/shutdown.js";
 export { negotiateFormat } from "./core/negotiate.js";
 export type { Negotiated, ResponseFormat } from "./core/negotiate.js";
 export { toHealthHtml, toHealthJson } from "./core/render.js";

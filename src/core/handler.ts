@@ -6,7 +6,8 @@
 import type { HealthConfig } from "./config.js";
 import { negotiateFormat, type ResponseFormat } from "./negotiate.js";
 import { toHealthHtml, toHealthJson, escapeHtml } from "./render.js";
-import { runHealthChecks } from "./runner.js";
+import { runHealthChecks, type HealthReport } from "./runner.js";
+import { isShuttingDown } from "./shutdown.js";
 import { readEnv } from "./util.js";
 
 export interface HealthRequestOptions {
@@ -23,6 +24,27 @@ const CONTENT_TYPES: Record<ResponseFormat, string> = {
   "health+json": "application/health+json",
 };
 
+/** What the health rules need from a request, whatever server received it. */
+export interface HealthRequestParts {
+  /** The request method, any case. */
+  method: string;
+  /** The path as `URL.pathname` gives it: dot segments resolved, still percent-encoded. */
+  pathname: string;
+  /** The `format` query parameter, or null. */
+  format: string | null;
+  /** The `Accept` header, or null. */
+  accept: string | null;
+  /** The `Authorization` header, or null. */
+  authorization: string | null;
+}
+
+/** A health response before any server's response object: status, headers, and the body (null for HEAD). */
+export interface HealthAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
 /**
  * Answers a health request: runs the subset the path (or `options.subset`) names
  * and renders the report in the negotiated format.
@@ -32,24 +54,66 @@ const CONTENT_TYPES: Record<ResponseFormat, string> = {
  * export default { fetch: (request: Request) => handleHealthRequest(request, config) };
  */
 export async function handleHealthRequest(request: Request, config: HealthConfig, options: HealthRequestOptions = {}): Promise<Response> {
+  const url = new URL(request.url);
+  const answer = await answerHealthRequest(
+    {
+      method: request.method,
+      pathname: url.pathname,
+      format: url.searchParams.get("format"),
+      accept: request.headers.get("accept"),
+      authorization: request.headers.get("authorization"),
+    },
+    config,
+    options,
+  );
+  return new Response(answer.body, { status: answer.status, headers: answer.headers });
+}
+
+/**
+ * The rules of a health endpoint on plain values, for adapters that have no Fetch
+ * `Request` (probekit/node, or your own for another server): the same statuses,
+ * headers and bodies as `handleHealthRequest`.
+ */
+export async function answerHealthRequest(request: HealthRequestParts, config: HealthConfig, options: HealthRequestOptions = {}): Promise<HealthAnswer> {
   const method = request.method.toUpperCase();
   const head = method === "HEAD";
-  if (method !== "GET" && !head) return textResponse(405, "method not allowed: use GET or HEAD", head, { Allow: "GET, HEAD" });
+  if (method !== "GET" && !head) return textAnswer(405, "method not allowed: use GET or HEAD", head, { Allow: "GET, HEAD" });
 
-  const url = new URL(request.url);
-  const negotiated = negotiateFormat(url.searchParams.get("format"), request.headers.get("accept"));
-  const subset = options.subset ?? lastPathSegment(url.pathname);
+  const negotiated = negotiateFormat(request.format, request.accept);
+  const subset = options.subset ?? lastPathSegment(request.pathname);
   if (subset === undefined || !Object.hasOwn(config.subsets, subset)) {
     const message = `unknown subset${subset === undefined ? "" : ` ${JSON.stringify(subset.slice(0, 64))}`}`;
-    return "format" in negotiated ? problemResponse(404, message, negotiated.format, head) : textResponse(404, message, head);
+    return "format" in negotiated ? problemAnswer(404, message, negotiated.format, head) : textAnswer(404, message, head);
   }
-  if ("error" in negotiated) return textResponse(negotiated.error, negotiated.message, head);
+  if ("error" in negotiated) return textAnswer(negotiated.error, negotiated.message, head);
+  if (isShuttingDown() && subset !== lastPathSegment(config.options.livenessPath)) {
+    // Draining: out of the load balancer before connections drop; no check runs.
+    return problemAnswer(503, SHUTTING_DOWN, negotiated.format, head, { "Retry-After": "0" });
+  }
 
-  const [report, detail] = await Promise.all([runHealthChecks(config, subset), isAuthorized(request, config)]);
+  const [report, detail] = await Promise.all([runHealthChecks(config, subset), isAuthorized(request.authorization, config)]);
   const status = report.status === "fail" ? config.options.failureStatus : 200;
-  const body =
-    negotiated.format === "html" ? toHealthHtml(report, { detail }) : JSON.stringify(toHealthJson(report, { detail }));
-  return new Response(head ? null : body, { status, headers: healthHeaders(negotiated.format) });
+  return { status, headers: healthHeaders(negotiated.format), body: head ? null : renderBody(report, negotiated.format, detail) };
+}
+
+const SHUTTING_DOWN = "shutting down";
+
+/**
+ * A report is rendered once per format and audience while the runner serves it
+ * from its cache: a burst of probes shares one run and one body.
+ */
+const rendered = new WeakMap<HealthReport, Map<string, string>>();
+
+function renderBody(report: HealthReport, format: ResponseFormat, detail: boolean): string {
+  let bodies = rendered.get(report);
+  if (bodies === undefined) rendered.set(report, (bodies = new Map()));
+  const key = `${format}:${detail}`;
+  let body = bodies.get(key);
+  if (body === undefined) {
+    body = format === "html" ? toHealthHtml(report, { detail }) : JSON.stringify(toHealthJson(report, { detail }));
+    bodies.set(key, body);
+  }
+  return body;
 }
 
 /** The subset a URL names: its last non-empty segment, percent-decoded. */
@@ -78,26 +142,26 @@ function healthHeaders(format: ResponseFormat): Record<string, string> {
   };
 }
 
-function problemResponse(status: number, message: string, format: ResponseFormat, head: boolean): Response {
+function problemAnswer(status: number, message: string, format: ResponseFormat, head: boolean, extra: Record<string, string> = {}): HealthAnswer {
   const body =
     format === "html"
       ? `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>${status}</title></head><body><p>${escapeHtml(message)}</p></body></html>`
       : JSON.stringify({ status: "fail", output: message });
-  return new Response(head ? null : body, { status, headers: healthHeaders(format) });
+  return { status, headers: { ...healthHeaders(format), ...extra }, body: head ? null : body };
 }
 
-function textResponse(status: number, message: string, head: boolean, extra: Record<string, string> = {}): Response {
-  return new Response(head ? null : `${message}\n`, {
+function textAnswer(status: number, message: string, head: boolean, extra: Record<string, string> = {}): HealthAnswer {
+  return {
     status,
     headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": NO_STORE, "X-Content-Type-Options": "nosniff", ...extra },
-  });
+    body: head ? null : `${message}\n`,
+  };
 }
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 
 /** `Authorization: Bearer <token>` matching the option or `HEALTH_CHECK_TOKEN`, compared in constant time. */
-async function isAuthorized(request: Request, config: HealthConfig): Promise<boolean> {
-  const header = request.headers.get("authorization");
+async function isAuthorized(header: string | null, config: HealthConfig): Promise<boolean> {
   if (header === null) return false;
   const expected = config.options.token ?? readEnv("HEALTH_CHECK_TOKEN");
   if (!expected) return false;

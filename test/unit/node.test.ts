@@ -1,0 +1,181 @@
+/**
+ * What probekit/node adds beyond the shared HTTP contract (test/unit/handler.test.ts
+ * runs that against both adapters): the liveness path, Express/Connect mounting,
+ * and the shutdown drain of a real server process.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer, type RequestListener, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { NO_STORE } from "../../src/index.ts";
+import { createNodeHandler, installShutdownDrain } from "../../src/node/index.ts";
+import { counted, passing, quietConfig } from "../helpers/checks.ts";
+
+const DRAIN_SERVER = fileURLToPath(new URL("../fixtures/drain-server.ts", import.meta.url));
+
+const config = quietConfig({ subsets: { readiness: [passing("db")], liveness: [passing("heart")] }, cacheTtlMs: 0 });
+const servers: Server[] = [];
+
+async function listen(listener: RequestListener): Promise<string> {
+  const server = createServer(listener);
+  servers.push(server);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+after(async () => {
+  for (const server of servers) {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+describe("createNodeHandler", () => {
+  it("answers the liveness path itself, GET and HEAD, without running a check", async () => {
+    const heart = counted("heart");
+    const origin = await listen(createNodeHandler(quietConfig({ subsets: { liveness: [heart] } })));
+    for (const path of ["/healthcheck/liveness", "/healthcheck/liveness/"]) {
+      const response = await fetch(`${origin}${path}`);
+      assert.equal(response.status, 200, path);
+      assert.equal(response.headers.get("x-probekit-liveness"), "short-circuit");
+      assert.equal(response.headers.get("cache-control"), NO_STORE);
+      assert.equal(await response.text(), '{"status":"ok"}');
+    }
+    const head = await fetch(`${origin}/healthcheck/liveness`, { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), "");
+    assert.equal(heart.runs, 0);
+    // POST is not a liveness probe: the subset route answers it (405).
+    assert.equal((await fetch(`${origin}/healthcheck/liveness`, { method: "POST" })).status, 405);
+  });
+
+  it("follows the config's livenessPath, and serves subsets beside it", async () => {
+    const custom = quietConfig({ subsets: { readiness: [passing("db")] }, livenessPath: "/_health/live" });
+    const origin = await listen(createNodeHandler(custom));
+    assert.equal((await fetch(`${origin}/_health/live`)).headers.get("x-probekit-liveness"), "short-circuit");
+    assert.equal((await fetch(`${origin}/_health/readiness`)).status, 200);
+    assert.equal((await fetch(`${origin}/healthcheck/readiness`)).status, 404);
+  });
+
+  it("as Express/Connect middleware: calls next() for every other path, keeps originalUrl", async () => {
+    const handler = createNodeHandler(config);
+    const origin = await listen((request, response) => {
+      // What Express does for app.use("/healthcheck", handler): url stripped, originalUrl kept.
+      if (request.url?.startsWith("/healthcheck/")) {
+        Object.assign(request, { originalUrl: request.url, url: request.url.slice("/healthcheck".length) });
+      }
+      handler(request, response, () => {
+        response.writeHead(418).end("app");
+      });
+    });
+    assert.equal((await fetch(`${origin}/healthcheck/readiness`)).status, 200);
+    const other = await fetch(`${origin}/some/page`);
+    assert.equal(other.status, 418);
+    assert.equal(await other.text(), "app");
+  });
+
+  it("without next(), other paths get a plain no-store 404", async () => {
+    const origin = await listen(createNodeHandler(config));
+    for (const path of ["/", "/healthcheck", "/healthcheck/", "/other/readiness"]) {
+      const response = await fetch(`${origin}${path}`);
+      assert.equal(response.status, 404, path);
+      assert.equal(response.headers.get("cache-control"), NO_STORE);
+    }
+  });
+
+  it("dot segments and encoded dots resolve as URL does: no escape from the base path", async () => {
+    const origin = await listen(createNodeHandler(config));
+    // Sent raw (fetch would normalize them first).
+    for (const [target, status] of [["/healthcheck/x/../readiness", 200], ["/healthcheck/%2e%2e/readiness", 404], ["/x/../healthcheck/readiness", 200], ["/healthcheck/../readiness", 404]] as const) {
+      assert.equal(await rawStatus(origin, target), status, target);
+    }
+  });
+
+  it("a client that leaves before the checks finish crashes nothing", async () => {
+    const slow = quietConfig({ subsets: { slow: [counted("slow", 200)] }, cacheTtlMs: 0 });
+    const origin = await listen(createNodeHandler(slow));
+    const controller = new AbortController();
+    const pending = fetch(`${origin}/healthcheck/slow`, { signal: controller.signal }).catch((error: Error) => error.name);
+    setTimeout(() => controller.abort(), 50);
+    assert.equal(await pending, "AbortError");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal((await fetch(`${origin}/healthcheck/slow`)).status, 200, "the server still answers");
+  });
+});
+
+describe("installShutdownDrain", () => {
+  it("rejects a negative or non-finite drainMs", () => {
+    assert.throws(() => installShutdownDrain({ drainMs: -1 }), /drainMs must be >= 0/);
+    assert.throws(() => installShutdownDrain({ drainMs: Number.NaN }), /drainMs must be >= 0/);
+  });
+
+  it("on SIGTERM: readiness 503 at once, liveness 200, in-flight requests finish, then exit 0 after drainMs", async () => {
+    const drainMs = 1500;
+    const child = spawn(process.execPath, ["--import", "tsx", DRAIN_SERVER], {
+      env: { ...process.env, DRAIN_MS: String(drainMs), SLOW_MS: "800" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), 30_000);
+        child.stdout.on("data", () => {
+          const match = /listening (\d+)/.exec(output);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]!);
+          }
+        });
+      });
+      const origin = `http://127.0.0.1:${port}`;
+      assert.equal((await fetch(`${origin}/healthcheck/readiness`)).status, 200);
+
+      // Requests in flight when the signal comes: a slow check and an ordinary app request.
+      const slowProbe = fetch(`${origin}/healthcheck/slow?format=json`);
+      const work = fetch(`${origin}/work`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const signalledAt = Date.now();
+      child.kill("SIGTERM");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+
+      const readiness = await fetch(`${origin}/healthcheck/readiness`, { headers: { accept: "application/json" } });
+      assert.equal(readiness.status, 503);
+      assert.deepEqual(await readiness.json(), { status: "fail", output: "shutting down" });
+      const liveness = await fetch(`${origin}/healthcheck/liveness`);
+      assert.equal(liveness.status, 200);
+      assert.equal((await slowProbe).status, 200, "the probe in flight finished");
+      assert.equal(await (await work).text(), "done", "the app request in flight finished");
+
+      const [code, signal] = await exited;
+      const tookMs = Date.now() - signalledAt;
+      assert.equal(signal, null);
+      assert.equal(code, 0, output);
+      assert.ok(tookMs >= drainMs, `exited ${tookMs} ms after SIGTERM, before the ${drainMs} ms drain was over`);
+      assert.ok(tookMs < drainMs + 5_000, `exited only ${tookMs} ms after SIGTERM`);
+      assert.match(output, /shutting down/);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
+/** The status of a GET sent with `target` exactly as written. */
+async function rawStatus(origin: string, target: string): Promise<number> {
+  const { connect } = await import("node:net");
+  const url = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => {
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+    });
+    let data = "";
+    socket.on("data", (chunk) => (data += chunk.toString("latin1")));
+    socket.on("end", () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0)));
+    socket.on("error", reject);
+  });
+}
