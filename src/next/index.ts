@@ -21,7 +21,12 @@ export interface HealthRouteContext {
   params?: Promise<Record<string, string | string[] | undefined>> | Record<string, string | string[] | undefined>;
 }
 
-export type HealthRouteHandler = (request: Request, context?: HealthRouteContext) => Promise<Response>;
+export interface HealthRouteHandler {
+  (request: Request, context?: HealthRouteContext): Promise<Response>;
+  // Last, so Next 15's generated route check (which infers the last signature's second argument
+  // and requires it assignable to `{ params: Promise<…> }`) accepts the handler.
+  (request: Request, context: { params: Promise<Record<string, string | string[] | undefined>> }): Promise<Response>;
+}
 
 /**
  * Creates the `GET` and `HEAD` handlers of a health route.

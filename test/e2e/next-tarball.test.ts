@@ -48,6 +48,8 @@ const SETUP_TIMEOUT_MS = INSTALL_TIMEOUT_MS + BUILD_TIMEOUT_MS + START_TIMEOUT_M
 
 /** Given to `next start` as HEALTH_CHECK_TOKEN: a request bearing it sees raw error detail. */
 const TOKEN = "e2e-token-5f1c";
+/** The fixture's instrumentation.ts drains this long on SIGTERM. */
+const DRAIN_MS = 2_000;
 const NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0";
 const LIVENESS_HEADER = "x-probekit-liveness";
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
@@ -284,6 +286,36 @@ describe("probekit tarball in a Next.js 16 app (cacheComponents, proxy.ts)", () 
       assert.equal((await get("/login")).status, 200, "the page the proxy redirects to");
     });
   });
+
+  // Last: it ends the server.
+  describe("shutdown drain (instrumentation.ts, NEXT_MANUAL_SIG_HANDLE=1)", () => {
+    it("on SIGTERM: readiness 503 shutting down, liveness 200, the probe in flight finishes, exit 0 after the drain", async () => {
+      const { server } = runningApp();
+      assert.equal((await get("/healthcheck/readiness")).status, 200);
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => server.once("exit", (code, signal) => resolve([code, signal])));
+      const inFlight = get("/healthcheck/slow", { headers: { accept: "application/json" } });
+      await sleep(300);
+      const signalledAt = Date.now();
+      server.kill("SIGTERM");
+      await sleep(200);
+
+      const readiness = await get("/healthcheck/readiness", { headers: { accept: "application/json" } });
+      assert.equal(readiness.status, 503);
+      assert.equal(readiness.headers.get("cache-control"), NO_STORE);
+      assert.deepEqual(await readiness.json(), { status: "fail", output: "shutting down" });
+      const liveness = await get("/healthcheck/liveness");
+      assert.equal(liveness.status, 200);
+      assert.ok(liveness.headers.has(LIVENESS_HEADER));
+      assert.equal((await get("/login")).status, 200, "the app itself still serves during the drain");
+      assert.equal((await inFlight).status, 200, "the probe in flight when SIGTERM came finished");
+
+      const [code, signal] = await exited;
+      const tookMs = Date.now() - signalledAt;
+      assert.deepEqual([code, signal], [0, null], runningApp().serverOutput());
+      assert.ok(tookMs >= DRAIN_MS, `exited ${tookMs} ms after SIGTERM, before the ${DRAIN_MS} ms drain was over`);
+      assert.match(runningApp().serverOutput(), /probekit: shutting down/);
+    });
+  });
 });
 
 // ---------------------------------------------------------------- the app
@@ -302,7 +334,7 @@ async function setUpApp() {
   const port = await freePort();
   const server = spawn(process.execPath, [nextBin(dir), "start", "-H", "127.0.0.1", "-p", String(port)], {
     cwd: dir,
-    env: { ...childEnv(), HEALTH_CHECK_TOKEN: TOKEN },
+    env: { ...childEnv(), HEALTH_CHECK_TOKEN: TOKEN, NEXT_MANUAL_SIG_HANDLE: "1", DRAIN_MS: String(DRAIN_MS) },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, so stopping it stops anything it started too.
     detached: true,
