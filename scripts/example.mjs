@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 const app = fileURLToPath(new URL("../app-example", import.meta.url));
 const port = process.env.PORT ?? "3000";
 const next = `${app}/node_modules/next/dist/bin/next`;
-const env = { ...process.env, PORT: port, NEXT_TELEMETRY_DISABLED: "1" };
+const env = { ...process.env, PORT: port, NEXT_TELEMETRY_DISABLED: "1", NEXT_MANUAL_SIG_HANDLE: "1" };
 
 function run(command, args) {
   console.log(`\n> ${command} ${args.join(" ")}   (in app-example/)`);

@@ -51,6 +51,8 @@ const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,im
 const SETUP_TIMEOUT_MS = 25 * MINUTE;
 /** Longer than the default `cacheTtlMs` (1 s): the next probe runs its checks afresh. */
 const PAST_CACHE_MS = 1_200;
+/** app-example's instrumentation.ts drains this long on SIGTERM in the standalone server. */
+const STANDALONE_DRAIN_MS = 1_500;
 
 interface HealthBody {
   status: string;
@@ -86,6 +88,8 @@ describe("app-example: next build + next start, no environment", () => {
     const env = {
       ...childEnv(),
       PORT: String(port),
+      NEXT_MANUAL_SIG_HANDLE: "1",
+      DRAIN_MS: "1000",
       UPSTASH_REDIS_REST_URL: runningServices().upstash.url,
       UPSTASH_REDIS_REST_TOKEN: runningServices().upstash.token,
     };
@@ -298,6 +302,22 @@ describe("app-example: output standalone, assembled as the README's Dockerfile d
       postgres.start();
     }
   });
+  // Last: it ends the server.
+  it("SIGTERM (instrumentation.ts): readiness 503 shutting down while liveness passes, then exit 0", async () => {
+    assert.ok(server);
+    const { server: child } = server;
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once("exit", (code, signal) => resolve([code, signal])));
+    const signalledAt = Date.now();
+    child.kill("SIGTERM");
+    await sleep(300);
+    const readiness = await get("/healthcheck/readiness", { headers: { accept: "application/json" } });
+    assert.equal(readiness.status, 503);
+    assert.deepEqual(await readiness.json(), { status: "fail", output: "shutting down" });
+    assert.equal((await get("/healthcheck/liveness")).status, 200);
+    const [code, signal] = await exited;
+    assert.deepEqual([code, signal], [0, null], server.output());
+    assert.ok(Date.now() - signalledAt >= STANDALONE_DRAIN_MS, "exited before the drain was over");
+  });
 });
 
 describe("app-example: the worker and its exec probe", () => {
@@ -384,7 +404,15 @@ async function assembleStandalone(dir: string, container: string): Promise<void>
 
 function containerEnv(): NodeJS.ProcessEnv {
   const { databaseUrl, redis } = runningServices();
-  return { ...childEnv(), HOSTNAME: "127.0.0.1", NODE_ENV: "production", DATABASE_URL: databaseUrl, REDIS_URL: redis.url() };
+  return {
+    ...childEnv(),
+    HOSTNAME: "127.0.0.1",
+    NODE_ENV: "production",
+    NEXT_MANUAL_SIG_HANDLE: "1",
+    DRAIN_MS: String(STANDALONE_DRAIN_MS),
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redis.url(),
+  };
 }
 
 function installedApp(): string {
