@@ -148,7 +148,7 @@ export interface ShutdownDrainOptions {
    * @default true
    */
   exit?: boolean;
-  /** Called when the drain is over and the server closed, before the exit. */
+  /** Called when the drain is over and the server closed, before the exit (code 1 if it throws). */
   onDrained?: () => void | Promise<void>;
   /** Where the drain reports what it does. @default console.error */
   log?: (message: string) => void;
@@ -202,8 +202,14 @@ export function installShutdownDrain(options: ShutdownDrainOptions = {}): Shutdo
     await delay(drainMs);
     if (options.server) await closeServer(options.server, closeTimeoutMs);
     if (options.config) await closeHealthChecks(options.config).catch(() => {});
-    await options.onDrained?.();
-    if (exit) process.exit(0);
+    let code = 0;
+    try {
+      await options.onDrained?.();
+    } catch (error) {
+      log(`probekit: onDrained failed: ${error instanceof Error ? error.message : String(error)}`);
+      code = 1;
+    }
+    if (exit) process.exit(code);
   }
 
   const onSignal = (signal: NodeJS.Signals) => {
