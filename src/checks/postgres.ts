@@ -135,6 +135,9 @@ function ownedPool(connection: Extract<PostgresConnection, { kind: "url" }>, tim
         max_lifetime: 60 * 30,
         // No prepared statements: works behind PgBouncer in transaction mode.
         prepare: false,
+        // postgres.js waits up to 20 s between reconnects after failures; probes are paced
+        // and coalesced already, and a check must see a server the moment it is back.
+        backoff: false,
         onnotice: () => {},
         connection: { application_name: "probekit" },
       }) as unknown as PostgresJsSql,

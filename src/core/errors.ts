@@ -102,7 +102,12 @@ export class HealthConfigError extends Error {
 
 /** True for a {@link HealthCheckError}, also one from another copy of probekit. */
 export function isHealthCheckError(value: unknown): value is HealthCheckError {
-  return value instanceof HealthCheckError || (typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[HEALTH_CHECK_ERROR] === true);
+  try {
+    return value instanceof HealthCheckError || (typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[HEALTH_CHECK_ERROR] === true);
+  } catch {
+    // A Proxy whose traps throw is no HealthCheckError.
+    return false;
+  }
 }
 
 /** Thrown by `runHealthChecks` for a subset the config does not define. */

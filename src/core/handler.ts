@@ -80,7 +80,8 @@ export async function answerHealthRequest(request: HealthRequestParts, config: H
   if (method !== "GET" && !head) return textAnswer(405, "method not allowed: use GET or HEAD", head, { Allow: "GET, HEAD" });
 
   const negotiated = negotiateFormat(request.format, request.accept);
-  const subset = options.subset ?? lastPathSegment(request.pathname);
+  // Own property only: a polluted Object.prototype.subset must not pick the subset for every path.
+  const subset = (Object.hasOwn(options, "subset") ? options.subset : undefined) ?? lastPathSegment(request.pathname);
   if (subset === undefined || !Object.hasOwn(config.subsets, subset)) {
     const message = `unknown subset${subset === undefined ? "" : ` ${JSON.stringify(subset.slice(0, 64))}`}`;
     return "format" in negotiated ? problemAnswer(404, message, negotiated.format, head) : textAnswer(404, message, head);

@@ -5,7 +5,7 @@
  */
 import { isCheck, type Check, type CheckResult, type SubsetEntry } from "./check.js";
 import type { HealthConfig, HealthLogger } from "./config.js";
-import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, UnknownSubsetError } from "./errors.js";
+import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, UnknownSubsetError, type HealthCheckError } from "./errors.js";
 import { abortable, errorText, MAX_TIMER_MS } from "./util.js";
 
 /** Status of one check or of a whole subset, as in draft-inadarei-api-health-check. */
@@ -216,12 +216,24 @@ function measurement(result: unknown, durationMs: number): Pick<CheckReport, "ob
 }
 
 function failedResult(error: unknown): Pick<CheckReport, "status" | "output" | "detail"> {
-  if (isHealthCheckError(error)) {
-    const output = `${error.kind}: ${String(error.message)}`;
-    const cause = error.cause === undefined ? "" : ` (cause: ${errorText(error.cause)})`;
-    return { status: error.kind === "warning" ? "warn" : "fail", output, detail: output + cause };
+  const unexpected = () => ({ status: "fail" as const, output: "unavailable: unexpected error", detail: `unavailable: unexpected error: ${errorText(error)}` });
+  if (!isHealthCheckError(error)) return unexpected();
+  // A thrown value can have getters that throw: reading it must not lose the report.
+  let kind: HealthCheckError["kind"];
+  let output: string;
+  try {
+    kind = error.kind;
+    output = `${kind}: ${String(error.message)}`;
+  } catch {
+    return unexpected();
   }
-  return { status: "fail", output: "unavailable: unexpected error", detail: `unavailable: unexpected error: ${errorText(error)}` };
+  let cause: string;
+  try {
+    cause = error.cause === undefined ? "" : ` (cause: ${errorText(error.cause)})`;
+  } catch {
+    cause = " (cause: unreadable)";
+  }
+  return { status: kind === "warning" ? "warn" : "fail", output, detail: output + cause };
 }
 
 function overallStatus(checks: readonly CheckReport[], warningsAsErrors: boolean): HealthStatus {

@@ -111,9 +111,10 @@ function splitTarget(target: string): { pathname: string; query: string } {
   }
 }
 
+/** A header's lines joined with ", ", as Fetch's `Headers.get` gives them (node:http keeps only the first Authorization). */
 function headerOf(request: IncomingMessage, name: "accept" | "authorization"): string | null {
-  const value = request.headers[name];
-  return value === undefined ? null : value;
+  const lines = request.headersDistinct[name];
+  return lines === undefined ? null : lines.join(", ");
 }
 
 function trimSlash(path: string): string {
