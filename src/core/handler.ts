@@ -4,9 +4,9 @@
  * every adapter shares it.
  */
 import type { HealthConfig } from "./config.js";
-import { negotiateFormat, type ResponseFormat } from "./negotiate.js";
+import { negotiateFormat, type Negotiated, type ResponseFormat } from "./negotiate.js";
 import { toHealthHtml, toHealthJson, escapeHtml } from "./render.js";
-import { runHealthChecks, type HealthReport } from "./runner.js";
+import { freshReport, runHealthChecks, type HealthReport } from "./runner.js";
 import { isShuttingDown } from "./shutdown.js";
 import { readEnv } from "./util.js";
 
@@ -41,7 +41,8 @@ export interface HealthRequestParts {
 /** A health response before any server's response object: status, headers, and the body (null for HEAD). */
 export interface HealthAnswer {
   status: number;
-  headers: Record<string, string>;
+  /** Shared between answers: copy before changing. */
+  headers: Readonly<Record<string, string>>;
   body: string | null;
 }
 
@@ -54,19 +55,33 @@ export interface HealthAnswer {
  * export default { fetch: (request: Request) => handleHealthRequest(request, config) };
  */
 export async function handleHealthRequest(request: Request, config: HealthConfig, options: HealthRequestOptions = {}): Promise<Response> {
-  const url = new URL(request.url);
+  const { pathname, format } = splitUrl(request.url);
   const answer = await answerHealthRequest(
-    {
-      method: request.method,
-      pathname: url.pathname,
-      format: url.searchParams.get("format"),
-      accept: request.headers.get("accept"),
-      authorization: request.headers.get("authorization"),
-    },
+    { method: request.method, pathname, format, accept: request.headers.get("accept"), authorization: request.headers.get("authorization") },
     config,
     options,
   );
   return new Response(answer.body, { status: answer.status, headers: answer.headers });
+}
+
+/**
+ * The pathname and `format` parameter of `Request.url`, which the Request
+ * constructor has already serialized (dot segments resolved, characters
+ * escaped), so slicing the string gives what `new URL(…).pathname` would,
+ * without building a URL for every probe.
+ */
+function splitUrl(url: string): { pathname: string; format: string | null } {
+  const scheme = url.indexOf("://");
+  const start = scheme === -1 ? -1 : url.indexOf("/", scheme + 3);
+  if (start === -1) {
+    const parsed = new URL(url);
+    return { pathname: parsed.pathname, format: parsed.searchParams.get("format") };
+  }
+  let end = url.indexOf("#", start);
+  if (end === -1) end = url.length;
+  const query = url.indexOf("?", start);
+  if (query === -1 || query > end) return { pathname: url.slice(start, end), format: null };
+  return { pathname: url.slice(start, query), format: new URLSearchParams(url.slice(query + 1, end)).get("format") };
 }
 
 /**
@@ -75,11 +90,41 @@ export async function handleHealthRequest(request: Request, config: HealthConfig
  * headers and bodies as `handleHealthRequest`.
  */
 export async function answerHealthRequest(request: HealthRequestParts, config: HealthConfig, options: HealthRequestOptions = {}): Promise<HealthAnswer> {
+  const prepared = prepareAnswer(request, config, options);
+  if ("status" in prepared) return prepared;
+  const cached = request.authorization === null ? freshReport(config, prepared.subset) : undefined;
+  if (cached !== undefined) return reportAnswer(cached, prepared, false, config);
+  if (request.authorization === null) return reportAnswer(await runHealthChecks(config, prepared.subset), prepared, false, config);
+  const [report, detail] = await Promise.all([runHealthChecks(config, prepared.subset), isAuthorized(request.authorization, config)]);
+  return reportAnswer(report, prepared, detail, config);
+}
+
+/**
+ * The answer right away when no check has to run and no token has to be compared
+ * (the report is still cached, or the answer is an error), else undefined: the
+ * node adapter's hot path, with no promise in between.
+ */
+export function answerHealthRequestNow(request: HealthRequestParts, config: HealthConfig, options: HealthRequestOptions = {}): HealthAnswer | undefined {
+  const prepared = prepareAnswer(request, config, options);
+  if ("status" in prepared) return prepared;
+  if (request.authorization !== null) return undefined;
+  const cached = freshReport(config, prepared.subset);
+  return cached === undefined ? undefined : reportAnswer(cached, prepared, false, config);
+}
+
+interface PreparedAnswer {
+  subset: string;
+  format: ResponseFormat;
+  head: boolean;
+}
+
+/** Everything decided before a check runs: the method, the subset, the format, the drain. */
+function prepareAnswer(request: HealthRequestParts, config: HealthConfig, options: HealthRequestOptions): PreparedAnswer | HealthAnswer {
   const method = request.method.toUpperCase();
   const head = method === "HEAD";
   if (method !== "GET" && !head) return textAnswer(405, "method not allowed: use GET or HEAD", head, { Allow: "GET, HEAD" });
 
-  const negotiated = negotiateFormat(request.format, request.accept);
+  const negotiated = negotiate(request.format, request.accept);
   // Own property only: a polluted Object.prototype.subset must not pick the subset for every path.
   const subset = (Object.hasOwn(options, "subset") ? options.subset : undefined) ?? lastPathSegment(request.pathname);
   if (subset === undefined || !Object.hasOwn(config.subsets, subset)) {
@@ -91,10 +136,35 @@ export async function answerHealthRequest(request: HealthRequestParts, config: H
     // Draining: out of the load balancer before connections drop; no check runs.
     return problemAnswer(503, SHUTTING_DOWN, negotiated.format, head, { "Retry-After": "0" });
   }
+  return { subset, format: negotiated.format, head };
+}
 
-  const [report, detail] = await Promise.all([runHealthChecks(config, subset), isAuthorized(request.authorization, config)]);
-  const status = report.status === "fail" ? config.options.failureStatus : 200;
-  return { status, headers: healthHeaders(negotiated.format), body: head ? null : renderBody(report, negotiated.format, detail) };
+function reportAnswer(report: HealthReport, prepared: PreparedAnswer, detail: boolean, config: HealthConfig): HealthAnswer {
+  return {
+    status: report.status === "fail" ? config.options.failureStatus : 200,
+    headers: HEALTH_HEADERS[prepared.format],
+    body: prepared.head ? null : renderBody(report, prepared.format, detail),
+  };
+}
+
+/**
+ * Negotiation is a pure function of two header values that repeat from probe to
+ * probe: remembered for the last few hundred pairs (forgotten all at once when full,
+ * so hostile values cannot grow it).
+ */
+const negotiated = new Map<string, Negotiated>();
+const NEGOTIATED_MAX = 256;
+
+function negotiate(format: string | null, accept: string | null): Negotiated {
+  if ((format?.length ?? 0) + (accept?.length ?? 0) > 512) return negotiateFormat(format, accept);
+  const key = `${format === null ? "" : `${format}\n`}${accept ?? "\u0000"}`;
+  let answer = negotiated.get(key);
+  if (answer === undefined) {
+    if (negotiated.size >= NEGOTIATED_MAX) negotiated.clear();
+    answer = negotiateFormat(format, accept);
+    negotiated.set(key, answer);
+  }
+  return answer;
 }
 
 const SHUTTING_DOWN = "shutting down";
@@ -134,21 +204,28 @@ export function decodeSegment(segment: string): string | undefined {
   }
 }
 
-function healthHeaders(format: ResponseFormat): Record<string, string> {
-  return {
+function healthHeaders(format: ResponseFormat): Readonly<Record<string, string>> {
+  return Object.freeze({
     "Content-Type": CONTENT_TYPES[format],
     "Cache-Control": NO_STORE,
     "X-Content-Type-Options": "nosniff",
     "X-Robots-Tag": "noindex",
-  };
+  });
 }
+
+/** Built once per format: every answer shares them (nothing writes to them). */
+const HEALTH_HEADERS: Record<ResponseFormat, Readonly<Record<string, string>>> = {
+  html: healthHeaders("html"),
+  json: healthHeaders("json"),
+  "health+json": healthHeaders("health+json"),
+};
 
 function problemAnswer(status: number, message: string, format: ResponseFormat, head: boolean, extra: Record<string, string> = {}): HealthAnswer {
   const body =
     format === "html"
       ? `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>${status}</title></head><body><p>${escapeHtml(message)}</p></body></html>`
       : JSON.stringify({ status: "fail", output: message });
-  return { status, headers: { ...healthHeaders(format), ...extra }, body: head ? null : body };
+  return { status, headers: { ...HEALTH_HEADERS[format], ...extra }, body: head ? null : body };
 }
 
 function textAnswer(status: number, message: string, head: boolean, extra: Record<string, string> = {}): HealthAnswer {

@@ -3,7 +3,7 @@
  * (resolve, throw, reject, hang, garbage) into data, and shares one in-flight run
  * between concurrent callers, reusing a finished report for `cacheTtlMs`.
  */
-import { isCheck, type Check, type CheckResult, type SubsetEntry } from "./check.js";
+import { isCheck, type Check, type CheckContext, type CheckResult, type SubsetEntry } from "./check.js";
 import type { HealthConfig, HealthLogger } from "./config.js";
 import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, UnknownSubsetError, type HealthCheckError } from "./errors.js";
 import { abortable, errorText, MAX_TIMER_MS } from "./util.js";
@@ -85,6 +85,12 @@ export function runHealthChecks(config: HealthConfig, subset: string, options: R
   return options.signal ? abortable(state.running, options.signal) : state.running;
 }
 
+/** The subset's cached report while it is fresh, without starting a run (the adapters' hot path). */
+export function freshReport(config: HealthConfig, subset: string): HealthReport | undefined {
+  const state = states.get(config)?.get(subset);
+  return state?.report !== undefined && Date.now() < state.expiresAt ? state.report : undefined;
+}
+
 function subsetState(config: HealthConfig, subset: string): SubsetState {
   let bySubset = states.get(config);
   if (bySubset === undefined) states.set(config, (bySubset = new Map()));
@@ -102,9 +108,10 @@ async function executeSubset(config: HealthConfig, subset: string): Promise<Heal
   let checks: CheckReport[];
   if (defaults.sequential) {
     checks = [];
-    for (const item of planned) checks.push(await runPlanned(item, defaults.timeoutMs));
+    for (const item of planned) checks.push(await runPlanned(item, defaults.timeoutMs, new Date().toISOString()));
   } else {
-    checks = await Promise.all(planned.map((item) => runPlanned(item, defaults.timeoutMs)));
+    // Started together: one timestamp for all.
+    checks = await Promise.all(planned.map((item) => runPlanned(item, defaults.timeoutMs, time)));
   }
   const report: HealthReport = {
     subset,
@@ -156,43 +163,118 @@ function configFailure(name: string, detail: string, error: unknown): CheckRepor
   };
 }
 
-async function runPlanned(item: PlannedCheck, defaultTimeoutMs: number): Promise<CheckReport> {
+async function runPlanned(item: PlannedCheck, defaultTimeoutMs: number, time: string): Promise<CheckReport> {
   if ("failure" in item) return item.failure;
   try {
-    return await runCheck(item.check, defaultTimeoutMs);
+    return await runCheck(item.check, defaultTimeoutMs, time);
   } finally {
     // A check made afresh for this run is used once: release what it opened (without delaying the report).
     if (item.fromFactory && typeof item.check.close === "function") void Promise.resolve().then(() => item.check.close!()).catch(() => {});
   }
 }
 
-async function runCheck(check: Check, defaultTimeoutMs: number): Promise<CheckReport> {
-  const time = new Date().toISOString();
+/**
+ * Runs one check. A check that answers synchronously is done at once, with no
+ * timer (it cannot overrun a timeout it has already returned within); one that
+ * returns a promise races its timeout.
+ */
+function runCheck(check: Check, defaultTimeoutMs: number, time: string): CheckReport | Promise<CheckReport> {
   const started = performance.now();
   // A factory's check is not validated up front: a nonsense timeout falls back to the default.
   const own = check.timeoutMs;
   const timeoutMs = typeof own === "number" && Number.isInteger(own) && own > 0 && own <= MAX_TIMER_MS ? own : defaultTimeoutMs;
-  const controller = new AbortController();
+  // The signal is made when the check first reads it: most checks never do, and an
+  // AbortController per check per run is a measurable share of a cheap probe.
+  let controller: AbortController | undefined;
+  let abortReason: DOMException | undefined;
+  const context: CheckContext = {
+    timeoutMs,
+    get signal() {
+      if (controller === undefined) {
+        controller = new AbortController();
+        if (abortReason !== undefined) controller.abort(abortReason);
+      }
+      return controller.signal;
+    },
+  };
+  const base = { name: check.name, critical: check.critical !== false, componentType: check.componentType, time };
+  let returned: unknown;
+  try {
+    returned = check.check(context);
+    if (!isThenable(returned)) return passedReport(base, returned, started);
+  } catch (error) {
+    // A synchronous throw, or a returned value whose `then` cannot even be read.
+    return failedReport(base, error, started);
+  }
+
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       // Settle the race first, so the check's own reaction to the abort never wins it.
       reject(new ServiceUnavailable(`timed out after ${timeoutMs} ms`));
-      controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
+      abortReason = new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError");
+      controller?.abort(abortReason);
     }, timeoutMs);
   });
-  const base = { name: check.name, critical: check.critical !== false, componentType: check.componentType, time };
+  return Promise.race([returned as PromiseLike<unknown>, timedOut]).then(
+    (result) => {
+      clearTimeout(timer);
+      return passedReport(base, result, started);
+    },
+    (error: unknown) => {
+      clearTimeout(timer);
+      return failedReport(base, error, started);
+    },
+  );
+}
+
+type ReportBase = Pick<CheckReport, "name" | "critical" | "componentType" | "time">;
+
+// Reports are built field by field in one order: object spreads here cost more than a no-op check.
+function passedReport(base: ReportBase, result: unknown, started: number): CheckReport {
   try {
-    // Promise.resolve().then() turns a synchronous throw into a rejection.
-    const result: unknown = await Promise.race([Promise.resolve().then(() => check.check({ signal: controller.signal, timeoutMs })), timedOut]);
     const durationMs = elapsed(started);
-    return { ...base, ...passedResult(result), durationMs, error: undefined, ...measurement(result, durationMs) };
+    const { status, output, detail } = passedResult(result);
+    const { observedValue, observedUnit } = measurement(result, durationMs);
+    return checkReport(base, status, output, detail, undefined, observedValue, observedUnit, durationMs);
   } catch (error) {
-    const durationMs = elapsed(started);
-    return { ...base, ...failedResult(error), error, durationMs, observedValue: durationMs, observedUnit: "ms" };
-  } finally {
-    clearTimeout(timer);
+    return failedReport(base, error, started);
   }
+}
+
+function failedReport(base: ReportBase, error: unknown, started: number): CheckReport {
+  const durationMs = elapsed(started);
+  const { status, output, detail } = failedResult(error);
+  return checkReport(base, status, output, detail, error, durationMs, "ms", durationMs);
+}
+
+function checkReport(
+  base: ReportBase,
+  status: HealthStatus,
+  output: string,
+  detail: string,
+  error: unknown,
+  observedValue: CheckReport["observedValue"],
+  observedUnit: string,
+  durationMs: number,
+): CheckReport {
+  return {
+    name: base.name,
+    status,
+    critical: base.critical,
+    componentType: base.componentType,
+    output,
+    detail,
+    error,
+    observedValue,
+    observedUnit,
+    durationMs,
+    time: base.time,
+  };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 /** A check resolves with nothing, `true` or a {@link CheckResult}; anything else is a bug in the check. */

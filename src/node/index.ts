@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HealthConfig } from "../core/config.js";
-import { answerHealthRequest, NO_STORE, type HealthAnswer, type HealthRequestParts } from "../core/handler.js";
+import { answerHealthRequest, answerHealthRequestNow, NO_STORE, type HealthAnswer, type HealthRequestParts } from "../core/handler.js";
 import { closeHealthChecks } from "../core/runner.js";
 import { isShuttingDown, setShuttingDown } from "../core/shutdown.js";
 import { LIVENESS_HEADER } from "../middleware/index.js";
@@ -73,7 +73,13 @@ export function createNodeHandler(config: HealthConfig, options: NodeHandlerOpti
       accept: headerOf(request, "accept"),
       authorization: headerOf(request, "authorization"),
     };
-    answerHealthRequest(parts, config, { subset: fixedSubset }).then(
+    const options = fixedSubset === undefined ? {} : { subset: fixedSubset };
+    const now = answerHealthRequestNow(parts, config, options);
+    if (now !== undefined) {
+      send(response, now);
+      return;
+    }
+    answerHealthRequest(parts, config, options).then(
       (answer) => send(response, answer),
       () => send(response, { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": NO_STORE }, body: "internal error\n" }),
     );
