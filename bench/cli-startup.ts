@@ -5,22 +5,22 @@
  * `node -e ""`, then `probekit -s liveness --skip-checks` on a one-check subset
  * from a .js config and from a .ts config (both from the compiled-config cache,
  * the steady state), and the .ts config through tsx with the cache off (what
- * every run would cost without it). Prints medians and ratios to bare node and
- * writes them to bench/results/cli-startup.json.
+ * every run would cost without it). Medians and ratios to bare node.
  *
  * Targets (issue #3): .js within 1.3x of bare node, .ts within 1.6x.
- * Run: npm run bench (builds first).
+ * Part of `npm run bench` (bench/index.ts); run alone with
+ * `node --import tsx bench/cli-startup.ts` (after `npm run build`), which prints
+ * its table and writes bench/results/cli-startup.json.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { pathToFileURL } from "node:url";
+import { median, REPO } from "./lib.ts";
 
-const REPO = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(REPO, "dist/cli/index.js");
-const ROUNDS = Number(process.env.ROUNDS ?? 40);
 
 const CONFIG = `import { defineHealthConfig } from "probekit";
 export default defineHealthConfig({ subsets: { liveness: [{ name: "loop", check: () => {} }] } });
@@ -51,48 +51,65 @@ function time(contender: Contender): number {
   return ms;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+export interface CliStartupRow {
+  contender: string;
+  medianMs: number;
+  /** Median ÷ bare node's median. */
+  ratio: number;
 }
 
-if (!existsSync(BIN)) throw new Error("dist/cli/index.js is missing: npm run build");
-const jsRoot = await project("health.config.js");
-const tsRoot = await project("health.config.ts");
-const probe = ["-s", "liveness", "--skip-checks"];
-const contenders: Contender[] = [
-  { name: 'node -e ""', args: ["-e", ""], cwd: jsRoot, times: [] },
-  { name: "probekit, .js config", args: [BIN, ...probe], cwd: jsRoot, times: [] },
-  { name: "probekit, .ts config", args: [BIN, ...probe], cwd: tsRoot, times: [] },
-  { name: "probekit, .ts via tsx (cache off)", args: [BIN, ...probe], cwd: tsRoot, env: { PROBEKIT_CACHE: "0" }, times: [] },
-];
-try {
-  // The first run compiles the config; time it once, then warm up everything.
-  const firstRun = { ...contenders[2]!, name: "first .ts run (compiles)" };
-  await rm(join(tsRoot, "node_modules/.cache"), { recursive: true, force: true });
-  const compileMs = time(firstRun);
-  for (const contender of contenders) time(contender);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const contender of contenders) contender.times.push(time(contender));
+export interface CliStartupResult {
+  rounds: number;
+  /** The first .ts run, which compiles the config into the cache. */
+  firstTsRunMs: number;
+  rows: CliStartupRow[];
+}
+
+/** Times every contender `rounds` times, alternating; the first row is bare node. */
+export async function measureCliStartup(rounds: number): Promise<CliStartupResult> {
+  if (!existsSync(BIN)) throw new Error("dist/cli/index.js is missing: npm run build");
+  const jsRoot = await project("health.config.js");
+  const tsRoot = await project("health.config.ts");
+  const probe = ["-s", "liveness", "--skip-checks"];
+  const contenders: Contender[] = [
+    { name: 'node -e ""', args: ["-e", ""], cwd: jsRoot, times: [] },
+    { name: "probekit, .js config", args: [BIN, ...probe], cwd: jsRoot, times: [] },
+    { name: "probekit, .ts config", args: [BIN, ...probe], cwd: tsRoot, times: [] },
+    { name: "probekit, .ts via tsx (cache off)", args: [BIN, ...probe], cwd: tsRoot, env: { PROBEKIT_CACHE: "0" }, times: [] },
+  ];
+  try {
+    // The first run compiles the config; time it once, then warm up everything.
+    const firstRun = { ...contenders[2]!, name: "first .ts run (compiles)" };
+    await rm(join(tsRoot, "node_modules/.cache"), { recursive: true, force: true });
+    const compileMs = time(firstRun);
+    for (const contender of contenders) time(contender);
+    for (let round = 0; round < rounds; round++) {
+      for (const contender of contenders) contender.times.push(time(contender));
+    }
+    const bare = median(contenders[0]!.times);
+    const rows = contenders.map((contender) => ({
+      contender: contender.name,
+      medianMs: Math.round(median(contender.times) * 10) / 10,
+      ratio: Math.round((median(contender.times) / bare) * 100) / 100,
+    }));
+    return { rounds, firstTsRunMs: Math.round(compileMs), rows };
+  } finally {
+    await Promise.all([jsRoot, tsRoot].map((root) => rm(root, { recursive: true, force: true })));
   }
-  const bare = median(contenders[0]!.times);
-  const rows = contenders.map((contender) => ({
-    contender: contender.name,
-    medianMs: Math.round(median(contender.times) * 10) / 10,
-    ratio: Math.round((median(contender.times) / bare) * 100) / 100,
-  }));
-  console.log(`CLI startup, ${ROUNDS} alternating rounds, Node ${process.version}, ${process.platform}/${process.arch}\n`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const rounds = Number(process.env.ROUNDS ?? 40);
+  const { firstTsRunMs, rows } = await measureCliStartup(rounds);
+  console.log(`CLI startup, ${rounds} alternating rounds, Node ${process.version}, ${process.platform}/${process.arch}\n`);
   console.log(`${"contender".padEnd(36)} ${"median".padStart(9)} ${"x bare".padStart(7)}`);
   for (const row of rows) console.log(`${row.contender.padEnd(36)} ${`${row.medianMs} ms`.padStart(9)} ${row.ratio.toFixed(2).padStart(7)}`);
-  console.log(`${"first .ts run (compiles the cache)".padEnd(36)} ${`${Math.round(compileMs)} ms`.padStart(9)}`);
+  console.log(`${"first .ts run (compiles the cache)".padEnd(36)} ${`${firstTsRunMs} ms`.padStart(9)}`);
   console.log(`\nTargets: .js <= 1.30x, .ts <= 1.60x. For reference, the Python seed's`);
   console.log(`manage.py health_check -s small --skip-checks took 0.56 s where node -e 0 took 0.13 s (4.3x).`);
   await mkdir(join(REPO, "bench/results"), { recursive: true });
   await writeFile(
     join(REPO, "bench/results/cli-startup.json"),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, firstTsRunMs: Math.round(compileMs), rows }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds, firstTsRunMs, rows }, null, 2)}\n`,
   );
-} finally {
-  await Promise.all([jsRoot, tsRoot].map((root) => rm(root, { recursive: true, force: true })));
 }

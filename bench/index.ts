@@ -1,0 +1,180 @@
+/**
+ * The benchmark suite (issue #7): `npm run bench` builds, runs every section,
+ * prints a table per section and writes every figure to
+ * bench/results/<timestamp>.json and bench/results/latest.json.
+ *
+ *  1. node:http: createNodeHandler vs raw node:http, @godaddy/terminus, lightship
+ *  2. handleHealthRequest behind a node:http ↔ Fetch conversion vs a constant Response
+ *  3. Bun.serve: liveness + handleHealthRequest vs a constant Response
+ *  4. Next.js: createHealthRoute vs a plain route; withLiveness in proxy.ts vs a static route
+ *  5. coalescing: 1,000 concurrent requests, one 50 ms check
+ *  6. parallelism: five 100 ms checks, parallel and sequential
+ *  7. edge bundle weight of probekit/middleware and probekit + probekit/next
+ *  8. CLI startup against bare node
+ *
+ * The load generator (autocannon) runs here, every server in a child process;
+ * contenders alternate within each round and figures are medians over rounds,
+ * ratios the medians of per-round ratios. A missed target is reported, never a failure.
+ *
+ * Flags (after `npm run bench --`): --quick (or BENCH_QUICK=1: 3 rounds × 2 s,
+ * Next only with --next), --no-next, --only=node,fetch,bun,next,coalescing,parallelism,bundle,cli,
+ * --rounds=N, --duration=S, --connections=N, --cpu-prof (profiles the servers of
+ * sections 1–3 into bench/results/profiles and lists their hottest functions).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { bundleSection } from "./bundle.ts";
+import { measureCliStartup } from "./cli-startup.ts";
+import { bunSection, fetchSection, nodeHttpSection } from "./http.ts";
+import { formatTable, progress, REPO, VERDICT_COLUMNS, type BenchSettings, type Row, type SectionResult } from "./lib.ts";
+import { nextSection } from "./next.ts";
+import { coalescingSection, parallelismSection } from "./runs.ts";
+
+const RESULTS_DIR = join(REPO, "bench/results");
+const SECTIONS = ["node", "fetch", "bun", "next", "coalescing", "parallelism", "bundle", "cli"] as const;
+type SectionId = (typeof SECTIONS)[number];
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: process.env.BENCH_QUICK === "1" },
+    next: { type: "boolean" },
+    "no-next": { type: "boolean" },
+    only: { type: "string" },
+    rounds: { type: "string" },
+    duration: { type: "string" },
+    connections: { type: "string" },
+    "cpu-prof": { type: "boolean", default: false },
+  },
+});
+
+const quick = flags.quick === true;
+const settings: BenchSettings = {
+  rounds: Number(flags.rounds ?? (quick ? 3 : 5)),
+  durationS: Number(flags.duration ?? (quick ? 2 : 4)),
+  warmupS: quick ? 1 : 2,
+  connections: Number(flags.connections ?? 10),
+  cliRounds: quick ? 15 : 40,
+  samples: quick ? 3 : 5,
+  quick,
+  cpuProf: flags["cpu-prof"] === true,
+};
+
+const only = flags.only?.split(",").map((name) => name.trim()) ?? [...SECTIONS];
+const unknown = only.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+if (unknown.length > 0) throw new Error(`bench: unknown section ${unknown.join(", ")}; sections: ${SECTIONS.join(", ")}`);
+const runNext = flags["no-next"] ? false : flags.next === true || !quick || flags.only !== undefined;
+const selected = SECTIONS.filter((id) => only.includes(id) && (id !== "next" || runNext));
+
+const runners: Record<SectionId, () => Promise<SectionResult>> = {
+  node: () => nodeHttpSection(settings, RESULTS_DIR),
+  fetch: () => fetchSection(settings, RESULTS_DIR),
+  bun: () => bunSection(settings, RESULTS_DIR),
+  next: () => nextSection(settings, RESULTS_DIR),
+  coalescing: () => coalescingSection(settings),
+  parallelism: () => parallelismSection(settings),
+  bundle: () => bundleSection(),
+  cli: () => cliSection(settings),
+};
+
+// ---------------------------------------------------------------- 8. CLI startup
+
+async function cliSection(settings: BenchSettings): Promise<SectionResult> {
+  const { rounds, firstTsRunMs, rows } = await measureCliStartup(settings.cliRounds);
+  const targets: Record<string, number | undefined> = { "probekit, .js config": 1.3, "probekit, .ts config": 1.6 };
+  const tableRows: Row[] = rows.map((row, index) => {
+    const max = targets[row.contender];
+    return {
+      contender: row.contender,
+      ms: row.medianMs,
+      ratio: row.ratio,
+      target: max !== undefined ? `≤ ${max.toFixed(2)}×` : index === 0 ? null : "report only",
+      met: max !== undefined ? row.ratio <= max : null,
+    };
+  });
+  tableRows.push(
+    { contender: "first .ts run (compiles the cache)", ms: firstTsRunMs, ratio: null, target: "report only", met: null },
+    { contender: "Python seed: manage.py health_check -s small --skip-checks", ms: 560, ratio: 4.3, target: "reference (node -e 0: 130 ms)", met: null },
+  );
+  return {
+    id: "cli",
+    title: `8. CLI startup: probekit -s liveness --skip-checks (${rounds} alternating rounds, medians)`,
+    columns: [
+      { key: "contender", label: "contender" },
+      { key: "ms", label: "median ms", digits: 1 },
+      { key: "ratio", label: "× bare node", digits: 2 },
+      ...VERDICT_COLUMNS,
+    ],
+    rows: tableRows,
+    notes: ["The Python row is the seed's figure from its own machine, for scale: only its ratio compares."],
+    details: { rounds, firstTsRunMs, rows },
+  };
+}
+
+// ---------------------------------------------------------------- run
+
+function bunVersion(): string | null {
+  const run = spawnSync(join(REPO, "node_modules/.bin/bun"), ["--version"], { encoding: "utf8" });
+  return run.status === 0 ? run.stdout.trim() : null;
+}
+
+const startedAt = new Date();
+const environment = {
+  node: process.version,
+  bun: bunVersion(),
+  platform: `${process.platform}/${process.arch}`,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? null,
+  loadAverageAtStart: loadavg().map((value) => Number(value.toFixed(2))),
+};
+console.log(
+  `probekit benchmarks, ${startedAt.toISOString()}: Node ${environment.node}, Bun ${environment.bun ?? "missing"}, ${environment.cpus} CPUs (${environment.cpuModel}), load ${environment.loadAverageAtStart.join(" ")}`,
+);
+console.log(`sections: ${selected.join(", ")}${runNext ? "" : " (next skipped: --next to include it)"}\n`);
+
+const results: SectionResult[] = [];
+const errors: { section: string; error: string }[] = [];
+for (const id of selected) {
+  const sectionStarted = Date.now();
+  progress(`${id}: starting`);
+  try {
+    const result = await runners[id]();
+    results.push(result);
+    console.log(`${formatTable(result)}\n`);
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    errors.push({ section: id, error: message });
+    console.log(`${id}: FAILED\n${message}\n`);
+  }
+  progress(`${id}: ${((Date.now() - sectionStarted) / 1000).toFixed(0)} s`);
+}
+
+const verdicts = results.flatMap((result) => result.rows.filter((row) => typeof row.met === "boolean").map((row) => ({ section: result.title, row })));
+const missed = verdicts.filter(({ row }) => row.met === false);
+console.log(`Targets met: ${verdicts.length - missed.length} of ${verdicts.length}.`);
+for (const { section, row } of missed) console.log(`  missed: ${section.replace(/ \(.*$/, "")}: ${String(row.contender)} (target ${String(row.target)})`);
+// A verdict that req/s and the server's CPU per request disagree on is a verdict the noise may have decided.
+for (const { section, row } of verdicts) {
+  if (typeof row.metByCpu === "boolean" && row.metByCpu !== row.met) {
+    console.log(`  by CPU per request instead of req/s, ${row.metByCpu ? "met" : "missed"}: ${section.replace(/ \(.*$/, "")}: ${String(row.contender)}`);
+  }
+}
+if (errors.length > 0) console.log(`Sections that failed to run: ${errors.map((item) => item.section).join(", ")}.`);
+
+const report = {
+  date: startedAt.toISOString(),
+  durationS: Math.round((Date.now() - startedAt.getTime()) / 1000),
+  environment: { ...environment, loadAverageAtEnd: loadavg().map((value) => Number(value.toFixed(2))) },
+  settings,
+  sections: Object.fromEntries(results.map((result) => [result.id, { title: result.title, rows: result.rows, notes: result.notes, details: result.details }])),
+  errors,
+};
+await mkdir(RESULTS_DIR, { recursive: true });
+const json = `${JSON.stringify(report, null, 2)}\n`;
+const file = join(RESULTS_DIR, `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
+await writeFile(file, json);
+await writeFile(join(RESULTS_DIR, "latest.json"), json);
+console.log(`\nWrote ${file} and bench/results/latest.json (${report.durationS} s).`);
+if (errors.length > 0) process.exitCode = 1;
