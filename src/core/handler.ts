@@ -41,7 +41,7 @@ export interface HealthRequestParts {
 /** A health response before any server's response object: status, headers, and the body (null for HEAD). */
 export interface HealthAnswer {
   status: number;
-  /** Shared between answers: copy before changing. */
+  /** Frozen, and shared between answers: copy before changing. */
   headers: Readonly<Record<string, string>>;
   body: string | null;
 }
@@ -157,7 +157,8 @@ const NEGOTIATED_MAX = 256;
 
 function negotiate(format: string | null, accept: string | null): Negotiated {
   if ((format?.length ?? 0) + (accept?.length ?? 0) > 512) return negotiateFormat(format, accept);
-  const key = `${format === null ? "" : `${format}\n`}${accept ?? "\u0000"}`;
+  // Length-prefixed, so no pair of values can spell another pair's key.
+  const key = `${format === null ? "-" : `${format.length}:${format}`}|${accept === null ? "-" : `+${accept}`}`;
   let answer = negotiated.get(key);
   if (answer === undefined) {
     if (negotiated.size >= NEGOTIATED_MAX) negotiated.clear();
@@ -225,13 +226,13 @@ function problemAnswer(status: number, message: string, format: ResponseFormat, 
     format === "html"
       ? `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>${status}</title></head><body><p>${escapeHtml(message)}</p></body></html>`
       : JSON.stringify({ status: "fail", output: message });
-  return { status, headers: { ...HEALTH_HEADERS[format], ...extra }, body: head ? null : body };
+  return { status, headers: Object.freeze({ ...HEALTH_HEADERS[format], ...extra }), body: head ? null : body };
 }
 
 function textAnswer(status: number, message: string, head: boolean, extra: Record<string, string> = {}): HealthAnswer {
   return {
     status,
-    headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": NO_STORE, "X-Content-Type-Options": "nosniff", ...extra },
+    headers: Object.freeze({ "Content-Type": "text/plain; charset=utf-8", "Cache-Control": NO_STORE, "X-Content-Type-Options": "nosniff", ...extra }),
     body: head ? null : `${message}\n`,
   };
 }

@@ -100,6 +100,9 @@ function subsetState(config: HealthConfig, subset: string): SubsetState {
 }
 
 async function executeSubset(config: HealthConfig, subset: string): Promise<HealthReport> {
+  // Checks start after the caller has registered this run: a check that probes its own
+  // subset joins the run instead of starting another, recursively.
+  await undefined;
   const time = new Date().toISOString();
   const started = performance.now();
   const entries = config.subsets[subset]!;
@@ -207,6 +210,8 @@ function runCheck(check: Check, defaultTimeoutMs: number, time: string): CheckRe
     return failedReport(base, error, started);
   }
 
+  // What the check spent before returning its promise counts against its timeout.
+  const remainingMs = Math.max(0, timeoutMs - elapsed(started));
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -214,7 +219,7 @@ function runCheck(check: Check, defaultTimeoutMs: number, time: string): CheckRe
       reject(new ServiceUnavailable(`timed out after ${timeoutMs} ms`));
       abortReason = new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError");
       controller?.abort(abortReason);
-    }, timeoutMs);
+    }, remainingMs);
   });
   return Promise.race([returned as PromiseLike<unknown>, timedOut]).then(
     (result) => {

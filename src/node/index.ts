@@ -15,6 +15,7 @@ import type { HealthConfig } from "../core/config.js";
 import { answerHealthRequest, answerHealthRequestNow, NO_STORE, type HealthAnswer, type HealthRequestParts } from "../core/handler.js";
 import { closeHealthChecks } from "../core/runner.js";
 import { isShuttingDown, setShuttingDown } from "../core/shutdown.js";
+import { MAX_TIMER_MS } from "../core/util.js";
 import { LIVENESS_HEADER } from "../middleware/index.js";
 
 export interface NodeHandlerOptions {
@@ -46,7 +47,8 @@ const LIVENESS_HEADERS = { "Content-Type": "application/json", "Cache-Control": 
  */
 export function createNodeHandler(config: HealthConfig, options: NodeHandlerOptions = {}): NodeHealthHandler {
   const livenessPath = trimSlash(config.options.livenessPath);
-  const basePath = trimSlash(options.basePath ?? livenessPath.slice(0, livenessPath.lastIndexOf("/")));
+  // "/" and "" both mean the root: subsets at /<subset>.
+  const basePath = trimSlash(options.basePath ?? livenessPath.slice(0, livenessPath.lastIndexOf("/"))).replace(/^\/$/, "");
   const prefix = `${basePath}/`;
   const fixedSubset = options.subset;
 
@@ -60,7 +62,7 @@ export function createNodeHandler(config: HealthConfig, options: NodeHandlerOpti
         return;
       }
     }
-    const served = fixedSubset === undefined ? pathname.startsWith(prefix) && pathname.length > prefix.length : trimSlash(pathname) === basePath;
+    const served = fixedSubset === undefined ? pathname.startsWith(prefix) && pathname.length > prefix.length : trimSlash(pathname) === (basePath || "/");
     if (!served) {
       if (next) next();
       else send(response, { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": NO_STORE }, body: "not found\n" });
@@ -103,14 +105,18 @@ function originalUrl(request: IncomingMessage): string {
  * case (no dot, percent sign, backslash or other odd character) skips the URL parser.
  */
 function splitTarget(target: string): { pathname: string; query: string } {
-  const queryAt = target.indexOf("?");
-  const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
-  const query = queryAt === -1 ? "" : target.slice(queryAt + 1);
+  // A fragment is never part of the path or the query (Request.url has none either).
+  const hashAt = target.indexOf("#");
+  const withoutHash = hashAt === -1 ? target : target.slice(0, hashAt);
+  const queryAt = withoutHash.indexOf("?");
+  const rawPath = queryAt === -1 ? withoutHash : withoutHash.slice(0, queryAt);
+  const query = queryAt === -1 ? "" : withoutHash.slice(queryAt + 1);
   if (rawPath.startsWith("/") && /^[A-Za-z0-9/_~:@!$&'()*+,;=-]*$/.test(rawPath) && !rawPath.includes("//")) {
     return { pathname: rawPath, query };
   }
   try {
-    const url = new URL(target, "http://localhost");
+    // Origin + target, as Fetch bridges build Request.url: "//x/y" is a path here, not a host.
+    const url = new URL(withoutHash.startsWith("/") ? `http://localhost${withoutHash}` : withoutHash);
     return { pathname: url.pathname, query: url.search.slice(1) };
   } catch {
     return { pathname: "/", query: "" };
@@ -142,7 +148,8 @@ export interface ShutdownDrainOptions {
   /** A server to close once the drain is over: no new connections, in-flight requests finish, then exit. */
   server?: { close(callback?: (error?: Error) => void): unknown; closeIdleConnections?(): void };
   /**
-   * How long, after the drain, in-flight requests get to finish before the process exits anyway.
+   * How long, after the drain, closing may take (in-flight requests, the checks' clients,
+   * `onDrained`) before the process exits anyway.
    * @default 10000
    */
   closeTimeoutMs?: number;
@@ -190,8 +197,14 @@ export interface ShutdownDrain {
 export function installShutdownDrain(options: ShutdownDrainOptions = {}): ShutdownDrain {
   const drainMs = options.drainMs ?? 5000;
   const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
-  if (!(Number.isFinite(drainMs) && drainMs >= 0)) throw new TypeError(`probekit/node: drainMs must be >= 0, got ${drainMs}`);
-  if (!(Number.isFinite(closeTimeoutMs) && closeTimeoutMs >= 0)) throw new TypeError(`probekit/node: closeTimeoutMs must be >= 0, got ${closeTimeoutMs}`);
+  for (const [name, value] of [["drainMs", drainMs], ["closeTimeoutMs", closeTimeoutMs]] as const) {
+    if (!(Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS)) throw new TypeError(`probekit/node: ${name} must be between 0 and ${MAX_TIMER_MS}, got ${value}`);
+  }
+  // One drain per process: a second install (a module evaluated twice, a dev reload) gets the first.
+  const registry = globalThis as { [INSTALLED]?: ShutdownDrain };
+  const installed = registry[INSTALLED];
+  if (installed) return installed;
+
   const signals = options.signals ?? ["SIGTERM"];
   const log = options.log ?? ((message: string) => console.error(message));
   const exit = options.exit ?? true;
@@ -207,16 +220,21 @@ export function installShutdownDrain(options: ShutdownDrainOptions = {}): Shutdo
     setShuttingDown(true);
     log(`probekit: shutting down: readiness fails for ${drainMs} ms, then the process exits`);
     await delay(drainMs);
-    if (options.server) await closeServer(options.server, closeTimeoutMs);
-    if (options.config) await closeHealthChecks(options.config).catch(() => {});
-    let code = 0;
-    try {
-      await options.onDrained?.();
-    } catch (error) {
-      log(`probekit: onDrained failed: ${error instanceof Error ? error.message : String(error)}`);
-      code = 1;
-    }
-    if (exit) process.exit(code);
+    // Closing the server, the checks' clients and onDrained share one deadline: a client
+    // that never finishes closing must not keep the pod until Kubernetes kills it.
+    const code = await withDeadline(closeTimeoutMs, async () => {
+      if (options.server) await closeServer(options.server);
+      if (options.config) await closeHealthChecks(options.config).catch(() => {});
+      try {
+        await options.onDrained?.();
+        return 0;
+      } catch (error) {
+        log(`probekit: onDrained failed: ${error instanceof Error ? error.message : String(error)}`);
+        return 1;
+      }
+    });
+    if (code === undefined) log(`probekit: closing took longer than ${closeTimeoutMs} ms: exiting anyway`);
+    if (exit) process.exit(code ?? 0);
   }
 
   const onSignal = (signal: NodeJS.Signals) => {
@@ -228,22 +246,34 @@ export function installShutdownDrain(options: ShutdownDrainOptions = {}): Shutdo
   };
   for (const signal of signals) process.on(signal, onSignal);
 
-  return {
+  const handle: ShutdownDrain = {
     drain,
     uninstall: () => {
       for (const signal of signals) process.off(signal, onSignal);
+      if (registry[INSTALLED] === handle) delete registry[INSTALLED];
     },
   };
+  registry[INSTALLED] = handle;
+  return handle;
 }
 
-/** Closes the server, waits up to `timeoutMs` for in-flight requests, and resolves either way. */
-function closeServer(server: NonNullable<ShutdownDrainOptions["server"]>, timeoutMs: number): Promise<void> {
+const INSTALLED = Symbol.for("probekit.shutdownDrain");
+
+/** The work's result, or undefined once `ms` have passed first. */
+async function withDeadline<T>(ms: number, work: () => Promise<T>): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
+  try {
+    return await Promise.race([work(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Closes the server and resolves once its in-flight requests are done. */
+function closeServer(server: NonNullable<ShutdownDrainOptions["server"]>): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    server.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
+    server.close(() => resolve());
     // Keep-alive connections with no request in flight would hold close() open.
     server.closeIdleConnections?.();
   });

@@ -326,7 +326,10 @@ describe("node:http: raw request targets fetch would have normalized", () => {
       ["/healthcheck/readiness\\..\\admin", { subset: "admin" }],
       ["/healthcheck/./readiness/.", { subset: "readiness" }],
       ["http://evil.test/healthcheck/readiness", { subset: "readiness" }],
-      ["//evil.test/healthcheck/readiness", { subset: "readiness" }],
+      // Origin-form (RFC 9112): an empty first segment, not a host, as a Fetch bridge reads it.
+      ["//evil.test/healthcheck/readiness", "outside"],
+      ["//evil.test/healthcheck/liveness", "outside"],
+      ["/healthcheck/readiness#frag", { subset: "readiness" }],
       ["//healthcheck/admin", "outside"],
       ["*", "outside"],
       ["/healthcheck/readiness?format=json&format=html", { subset: "readiness" }],

@@ -277,3 +277,15 @@ for (const adapter of ADAPTERS) {
     });
   });
 }
+
+describe("answerHealthRequest: negotiation memo", () => {
+  it("no pair of format and Accept values can answer for another pair", async () => {
+    const { answerHealthRequest } = await import("../../src/index.ts");
+    const config = quietConfig({ subsets: { s: [passing("db")] } });
+    const ask = (format: string | null, accept: string | null) =>
+      answerHealthRequest({ method: "GET", pathname: "/s", format, accept, authorization: null }, config);
+    // Before the memo was length-prefixed, the first call's key spelled the second's.
+    assert.match((await ask(null, "json\napplication/json")).headers["Content-Type"]!, /^text\/html/);
+    assert.equal((await ask("json", "application/json")).headers["Content-Type"], "application/json");
+  });
+});

@@ -95,6 +95,21 @@ describe("createNodeHandler", () => {
     }
   });
 
+  it("a fragment in the request target is ignored, as Request.url has none", async () => {
+    const origin = await listen(createNodeHandler(config));
+    assert.equal(await rawStatus(origin, "/healthcheck/readiness?format=json#x"), 200);
+    assert.equal(await rawStatus(origin, "/healthcheck/readiness#?format=yaml"), 200);
+    assert.equal(await rawStatus(origin, "/healthcheck/readiness.x/../readiness?format=json#x"), 200);
+  });
+
+  it("basePath \"/\" serves subsets at the root", async () => {
+    const origin = await listen(createNodeHandler(config, { basePath: "/" }));
+    assert.equal((await fetch(`${origin}/readiness`)).status, 200);
+    assert.equal((await fetch(`${origin}/nope`)).status, 404);
+    const fixed = await listen(createNodeHandler(config, { basePath: "/", subset: "readiness" }));
+    assert.equal((await fetch(`${fixed}/`)).status, 200);
+  });
+
   it("a client that leaves before the checks finish crashes nothing", async () => {
     const slow = quietConfig({ subsets: { slow: [counted("slow", 200)] }, cacheTtlMs: 0 });
     const origin = await listen(createNodeHandler(slow));
@@ -109,8 +124,22 @@ describe("createNodeHandler", () => {
 
 describe("installShutdownDrain", () => {
   it("rejects a negative or non-finite drainMs", () => {
-    assert.throws(() => installShutdownDrain({ drainMs: -1 }), /drainMs must be >= 0/);
-    assert.throws(() => installShutdownDrain({ drainMs: Number.NaN }), /drainMs must be >= 0/);
+    assert.throws(() => installShutdownDrain({ drainMs: -1 }), /drainMs must be between 0 and/);
+    assert.throws(() => installShutdownDrain({ drainMs: Number.NaN }), /drainMs must be between 0 and/);
+    // setTimeout would overflow and fire at once.
+    assert.throws(() => installShutdownDrain({ closeTimeoutMs: 2 ** 31 }), /closeTimeoutMs must be between 0 and/);
+  });
+
+  it("a second install gets the first drain, not a second one racing it to exit", () => {
+    const first = installShutdownDrain({ drainMs: 50, exit: false, log: () => {} });
+    try {
+      assert.equal(installShutdownDrain({ drainMs: 1000, exit: false, log: () => {} }), first);
+    } finally {
+      first.uninstall();
+    }
+    const after = installShutdownDrain({ drainMs: 50, exit: false, log: () => {} });
+    assert.notEqual(after, first, "uninstall frees the slot");
+    after.uninstall();
   });
 
   it("on SIGTERM: readiness 503 at once, liveness 200, in-flight requests finish, then exit 0 after drainMs", async () => {

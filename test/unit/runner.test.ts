@@ -11,6 +11,7 @@ import {
   ServiceUnavailable,
   UnknownSubsetError,
   type Check,
+  type HealthConfig,
 } from "../../src/index.ts";
 import { counted, failing, passing, quietConfig, recordingLogger, sleep, warning } from "../helpers/checks.ts";
 
@@ -364,5 +365,38 @@ describe("runHealthChecks: what checks own", () => {
     assert.deepEqual(closed, ["made"]);
     await closeHealthChecks(config);
     assert.deepEqual(closed, ["made", "shared"]);
+  });
+});
+
+describe("runHealthChecks: review regressions", () => {
+  it("time a check spends before returning its promise counts against its timeout", async () => {
+    const check = defineCheck({
+      name: "slow-start",
+      timeoutMs: 200,
+      check: () => {
+        const until = Date.now() + 150;
+        while (Date.now() < until) {
+          // Busy before the promise exists.
+        }
+        return new Promise<void>((resolve) => setTimeout(resolve, 120));
+      },
+    });
+    const report = await runHealthChecks(quietConfig({ subsets: { s: [check] }, cacheTtlMs: 0 }), "s");
+    assert.equal(report.checks[0]?.output, "unavailable: timed out after 200 ms");
+    assert.ok(report.durationMs < 260, `took ${report.durationMs} ms`);
+  });
+
+  it("a check that probes its own subset joins the run instead of recursing", async () => {
+    let calls = 0;
+    const config: HealthConfig = quietConfig({
+      subsets: {
+        s: [defineCheck({ name: "self", timeoutMs: 100, check: async () => { calls++; await runHealthChecks(config, "s"); } })],
+      },
+      cacheTtlMs: 0,
+    });
+    const report = await runHealthChecks(config, "s");
+    assert.equal(calls, 1);
+    assert.equal(report.status, "fail");
+    assert.equal(report.checks[0]?.output, "unavailable: timed out after 100 ms");
   });
 });
