@@ -143,7 +143,8 @@ function reportAnswer(report: HealthReport, prepared: PreparedAnswer, detail: bo
   return {
     status: report.status === "fail" ? config.options.failureStatus : 200,
     headers: HEALTH_HEADERS[prepared.format],
-    body: prepared.head ? null : renderBody(report, prepared.format, detail),
+    // With cacheTtlMs: 0 no report is served twice: nothing to remember.
+    body: prepared.head ? null : renderBody(report, prepared.format, detail, config.options.cacheTtlMs > 0),
   };
 }
 
@@ -176,7 +177,8 @@ const SHUTTING_DOWN = "shutting down";
  */
 const rendered = new WeakMap<HealthReport, Map<string, string>>();
 
-function renderBody(report: HealthReport, format: ResponseFormat, detail: boolean): string {
+function renderBody(report: HealthReport, format: ResponseFormat, detail: boolean, cached: boolean): string {
+  if (!cached) return format === "html" ? toHealthHtml(report, { detail }) : JSON.stringify(toHealthJson(report, { detail }));
   let bodies = rendered.get(report);
   if (bodies === undefined) rendered.set(report, (bodies = new Map()));
   const key = `${format}:${detail}`;

@@ -72,15 +72,18 @@ export function runHealthChecks(config: HealthConfig, subset: string, options: R
   const state = subsetState(config, subset);
   if (state.report !== undefined && Date.now() < state.expiresAt) return Promise.resolve(state.report);
   if (state.running === undefined) {
-    state.running = executeSubset(config, subset)
-      .then((report) => {
+    state.running = executeSubset(config, subset).then(
+      (report) => {
+        state.running = undefined;
         state.report = report;
         state.expiresAt = Date.now() + config.options.cacheTtlMs;
         return report;
-      })
-      .finally(() => {
+      },
+      (error: unknown) => {
         state.running = undefined;
-      });
+        throw error;
+      },
+    );
   }
   return options.signal ? abortable(state.running, options.signal) : state.running;
 }
@@ -113,8 +116,10 @@ async function executeSubset(config: HealthConfig, subset: string): Promise<Heal
     checks = [];
     for (const item of planned) checks.push(await runPlanned(item, defaults.timeoutMs, new Date().toISOString()));
   } else {
-    // Started together: one timestamp for all.
-    checks = await Promise.all(planned.map((item) => runPlanned(item, defaults.timeoutMs, time)));
+    // Started together: one timestamp for all. Synchronous checks are done already;
+    // only a subset with a pending check waits.
+    const outcomes = planned.map((item) => runPlanned(item, defaults.timeoutMs, time));
+    checks = outcomes.some((outcome) => outcome instanceof Promise) ? await Promise.all(outcomes) : (outcomes as CheckReport[]);
   }
   const report: HealthReport = {
     subset,
@@ -166,14 +171,17 @@ function configFailure(name: string, detail: string, error: unknown): CheckRepor
   };
 }
 
-async function runPlanned(item: PlannedCheck, defaultTimeoutMs: number, time: string): Promise<CheckReport> {
+function runPlanned(item: PlannedCheck, defaultTimeoutMs: number, time: string): CheckReport | Promise<CheckReport> {
   if ("failure" in item) return item.failure;
-  try {
-    return await runCheck(item.check, defaultTimeoutMs, time);
-  } finally {
-    // A check made afresh for this run is used once: release what it opened (without delaying the report).
-    if (item.fromFactory && typeof item.check.close === "function") void Promise.resolve().then(() => item.check.close!()).catch(() => {});
+  const outcome = runCheck(item.check, defaultTimeoutMs, time);
+  if (!item.fromFactory || typeof item.check.close !== "function") return outcome;
+  // A check made afresh for this run is used once: release what it opened (without delaying the report).
+  const close = () => void Promise.resolve().then(() => item.check.close!()).catch(() => {});
+  if (!(outcome instanceof Promise)) {
+    close();
+    return outcome;
   }
+  return outcome.finally(close);
 }
 
 /**
