@@ -35,6 +35,30 @@ export function noopReadinessConfig(core: Core, options: { cacheTtlMs?: number }
   });
 }
 
+/**
+ * The coalescing subset: `slow`, one check that takes `ms` and numbers its runs in
+ * its output, so a client can count how many runs its requests shared.
+ */
+export function slowCheckConfig(core: Core, ms: number, options: { cacheTtlMs?: number } = {}): HealthConfig {
+  let runs = 0;
+  return core.defineHealthConfig({
+    subsets: {
+      slow: [
+        core.defineCheck({
+          name: "slow",
+          check: async () => {
+            const run = ++runs;
+            await new Promise((resolve) => setTimeout(resolve, ms));
+            return { output: `run ${run}` };
+          },
+        }),
+      ],
+    },
+    logger: false,
+    ...options,
+  });
+}
+
 /** probekit's own answer to a JSON readiness probe, to be sent verbatim by the ceilings. */
 export function constantAnswer(core: Core, config: HealthConfig): Promise<HealthAnswer> {
   return core.answerHealthRequest({ method: "GET", pathname: READINESS_PATH, format: null, accept: JSON_HEADERS.accept, authorization: null }, config);

@@ -18,7 +18,6 @@ import {
   median,
   pairedRatio,
   probe,
-  progress,
   REPO,
   round,
   startChildServer,

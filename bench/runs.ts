@@ -12,7 +12,7 @@ import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { importDist, JSON_HEADERS, type Core } from "./dist.ts";
+import { importDist, JSON_HEADERS, slowCheckConfig, type Core } from "./dist.ts";
 import { median, progress, quantile, REPO, round, startChildServer, VERDICT_COLUMNS, type BenchSettings, type Row, type SectionResult } from "./lib.ts";
 
 const CONCURRENCY = 1000;
@@ -165,23 +165,7 @@ export async function coalescingSection(settings: BenchSettings): Promise<Sectio
   // The first burst warms the JIT up and is dropped.
   for (let sample = -1; sample < settings.samples; sample++) {
     for (const [bursts, options] of [[direct, {}], [directNoCache, { cacheTtlMs: 0 }]] as const) {
-      let runs = 0;
-      const config = core.defineHealthConfig({
-        subsets: {
-          slow: [
-            core.defineCheck({
-              name: "slow",
-              check: async () => {
-                const run = ++runs;
-                await sleep(SLOW_CHECK_MS);
-                return { output: `run ${run}` };
-              },
-            }),
-          ],
-        },
-        logger: false,
-        ...options,
-      });
+      const config = slowCheckConfig(core, SLOW_CHECK_MS, options);
       const measured = await burst(async () => {
         const sent = performance.now();
         const response = await core.handleHealthRequest(new Request("http://bench.local/healthcheck/slow", { headers: JSON_HEADERS }), config);

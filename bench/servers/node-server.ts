@@ -8,8 +8,7 @@
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
 import { Readable } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
-import { constantAnswer, importDist, noopReadinessConfig, READINESS_PATH, type Core, type NodeEntry } from "../dist.ts";
+import { constantAnswer, importDist, noopReadinessConfig, READINESS_PATH, slowCheckConfig, type Core, type NodeEntry } from "../dist.ts";
 
 const NODE_CONTENDERS = ["raw", "probekit-node", "terminus", "lightship", "fetch-constant", "fetch-probekit", "fetch-probekit-ttl0", "coalescing"] as const;
 /** The contenders this script serves (import it with `import type`: the module starts a server). */
@@ -70,24 +69,8 @@ switch (contender) {
     break;
   }
   case "coalescing": {
-    // `slow` numbers its runs in its output, so a client can count them.
     const { createNodeHandler } = await importDist<NodeEntry>("node/index.js");
-    let runs = 0;
-    const coalescing = core.defineHealthConfig({
-      subsets: {
-        slow: [
-          core.defineCheck({
-            name: "slow",
-            check: async () => {
-              const run = ++runs;
-              await sleep(SLOW_CHECK_MS);
-              return { output: `run ${run}` };
-            },
-          }),
-        ],
-      },
-      logger: false,
-    });
+    const coalescing = slowCheckConfig(core, SLOW_CHECK_MS);
     await listen(createNodeHandler(coalescing));
     break;
   }

@@ -227,6 +227,13 @@ describe("app-example: output standalone, assembled as the README's Dockerfile d
     if (container) await rm(container, { recursive: true, force: true });
   });
 
+  /** The exec probe a Kubernetes readinessProbe would run in the image. */
+  const containerProbe = () => {
+    assert.ok(container);
+    const cli = ["node_modules/probekit/dist/cli/index.js", "-s", "readiness", "--skip-checks"];
+    return spawnSync(process.execPath, cli, { cwd: container, env: containerEnv(), encoding: "utf8", timeout: 60_000 });
+  };
+
   const get = (path: string, init: RequestInit = {}) => {
     assert.ok(server, "server.js did not come up: see the before hook's error");
     return fetch(`${server.baseUrl}${path}`, { redirect: "manual", signal: AbortSignal.timeout(30_000), ...init });
@@ -268,13 +275,7 @@ describe("app-example: output standalone, assembled as the README's Dockerfile d
   });
 
   it("the CLI runs from the container folder: -s readiness --skip-checks exits 0", () => {
-    assert.ok(container);
-    const run = spawnSync(process.execPath, ["node_modules/probekit/dist/cli/index.js", "-s", "readiness", "--skip-checks"], {
-      cwd: container,
-      env: containerEnv(),
-      encoding: "utf8",
-      timeout: 60_000,
-    });
+    const run = containerProbe();
     assert.equal(run.status, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /✓ postgres/);
     assert.match(run.stdout, /✓ memory/);
@@ -289,13 +290,7 @@ describe("app-example: output standalone, assembled as the README's Dockerfile d
       assert.equal(response.status, 500);
       const text = await response.text();
       for (const secret of [String(postgres.port), "postgres:", "ECONNREFUSED"]) assert.ok(!text.includes(secret), `the body leaks ${secret}: ${text}`);
-      assert.ok(container);
-      const run = spawnSync(process.execPath, ["node_modules/probekit/dist/cli/index.js", "-s", "readiness", "--skip-checks"], {
-        cwd: container,
-        env: containerEnv(),
-        encoding: "utf8",
-        timeout: 60_000,
-      });
+      const run = containerProbe();
       assert.equal(run.status, 1, run.stdout + run.stderr);
       assert.match(run.stdout, /✗ postgres/);
     } finally {
