@@ -90,26 +90,25 @@ function splitUrl(url: string): { pathname: string; format: string | null } {
  * headers and bodies as `handleHealthRequest`.
  */
 export async function answerHealthRequest(request: HealthRequestParts, config: HealthConfig, options: HealthRequestOptions = {}): Promise<HealthAnswer> {
-  const prepared = prepareAnswer(request, config, options);
-  if ("status" in prepared) return prepared;
-  const cached = request.authorization === null ? freshReport(config, prepared.subset) : undefined;
-  if (cached !== undefined) return reportAnswer(cached, prepared, false, config);
-  if (request.authorization === null) return reportAnswer(await runHealthChecks(config, prepared.subset), prepared, false, config);
-  const [report, detail] = await Promise.all([runHealthChecks(config, prepared.subset), isAuthorized(request.authorization, config)]);
-  return reportAnswer(report, prepared, detail, config);
+  return answerNowOrLater(request, config, options);
 }
 
 /**
- * The answer right away when no check has to run and no token has to be compared
- * (the report is still cached, or the answer is an error), else undefined: the
- * node adapter's hot path, with no promise in between.
+ * The answer itself when no check has to run and no token has to be compared (the
+ * report is still cached, or the answer is an error), else its promise: the node
+ * adapter's hot path, with no promise in between.
  */
-export function answerHealthRequestNow(request: HealthRequestParts, config: HealthConfig, options: HealthRequestOptions = {}): HealthAnswer | undefined {
+export function answerNowOrLater(request: HealthRequestParts, config: HealthConfig, options: HealthRequestOptions = {}): HealthAnswer | Promise<HealthAnswer> {
   const prepared = prepareAnswer(request, config, options);
   if ("status" in prepared) return prepared;
-  if (request.authorization !== null) return undefined;
-  const cached = freshReport(config, prepared.subset);
-  return cached === undefined ? undefined : reportAnswer(cached, prepared, false, config);
+  if (request.authorization === null) {
+    const cached = freshReport(config, prepared.subset);
+    if (cached !== undefined) return reportAnswer(cached, prepared, false, config);
+    return runHealthChecks(config, prepared.subset).then((report) => reportAnswer(report, prepared, false, config));
+  }
+  return Promise.all([runHealthChecks(config, prepared.subset), isAuthorized(request.authorization, config)]).then(([report, detail]) =>
+    reportAnswer(report, prepared, detail, config),
+  );
 }
 
 interface PreparedAnswer {
@@ -177,16 +176,14 @@ const SHUTTING_DOWN = "shutting down";
  */
 const rendered = new WeakMap<HealthReport, Map<string, string>>();
 
-function renderBody(report: HealthReport, format: ResponseFormat, detail: boolean, cached: boolean): string {
-  if (!cached) return format === "html" ? toHealthHtml(report, { detail }) : JSON.stringify(toHealthJson(report, { detail }));
+function renderBody(report: HealthReport, format: ResponseFormat, detail: boolean, remember: boolean): string {
+  const render = () => (format === "html" ? toHealthHtml(report, { detail }) : JSON.stringify(toHealthJson(report, { detail })));
+  if (!remember) return render();
   let bodies = rendered.get(report);
   if (bodies === undefined) rendered.set(report, (bodies = new Map()));
   const key = `${format}:${detail}`;
   let body = bodies.get(key);
-  if (body === undefined) {
-    body = format === "html" ? toHealthHtml(report, { detail }) : JSON.stringify(toHealthJson(report, { detail }));
-    bodies.set(key, body);
-  }
+  if (body === undefined) bodies.set(key, (body = render()));
   return body;
 }
 

@@ -21,6 +21,15 @@ export interface LivenessOptions {
 /** The header every short-circuit answer carries, so a diagnostic can tell it from a route. */
 export const LIVENESS_HEADER = "x-probekit-liveness";
 
+/** The short-circuit's answer, shared with probekit/node's. */
+export const LIVENESS_BODY = '{"status":"ok"}';
+export const LIVENESS_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "Content-Type": "application/json",
+  // NO_STORE of the core, written out: this entry imports nothing.
+  "Cache-Control": "no-store, no-cache, must-revalidate, private, max-age=0",
+  [LIVENESS_HEADER]: "short-circuit",
+});
+
 const DEFAULT_PATH = "/healthcheck/liveness";
 
 /**
@@ -38,14 +47,7 @@ export function liveness(request: Request, options: LivenessOptions = {}): Respo
   const path = options.path ?? DEFAULT_PATH;
   const pathname = pathOf(request.url);
   if (pathname !== path && pathname !== `${path}/`) return undefined;
-  return new Response(method === "HEAD" ? null : '{"status":"ok"}', {
-    status: 200,
-    headers: {
-      "Content-Type": "application/json",
-      "Cache-Control": "no-store, no-cache, must-revalidate, private, max-age=0",
-      [LIVENESS_HEADER]: "short-circuit",
-    },
-  });
+  return new Response(method === "HEAD" ? null : LIVENESS_BODY, { status: 200, headers: LIVENESS_HEADERS });
 }
 
 /**

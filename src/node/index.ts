@@ -12,11 +12,11 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HealthConfig } from "../core/config.js";
-import { answerHealthRequest, answerHealthRequestNow, NO_STORE, type HealthAnswer, type HealthRequestParts } from "../core/handler.js";
+import { answerNowOrLater, NO_STORE, type HealthAnswer, type HealthRequestParts } from "../core/handler.js";
 import { closeHealthChecks } from "../core/runner.js";
 import { isShuttingDown, setShuttingDown } from "../core/shutdown.js";
 import { MAX_TIMER_MS } from "../core/util.js";
-import { LIVENESS_HEADER } from "../middleware/index.js";
+import { LIVENESS_BODY, LIVENESS_HEADERS } from "../middleware/index.js";
 
 export interface NodeHandlerOptions {
   /**
@@ -32,9 +32,6 @@ export interface NodeHandlerOptions {
 export type NextFunction = (error?: unknown) => void;
 
 export type NodeHealthHandler = (request: IncomingMessage, response: ServerResponse, next?: NextFunction) => void;
-
-const LIVENESS_BODY = '{"status":"ok"}';
-const LIVENESS_HEADERS = { "Content-Type": "application/json", "Cache-Control": NO_STORE, [LIVENESS_HEADER]: "short-circuit" };
 
 /**
  * A `node:http` request listener (or Express/Connect middleware) serving the
@@ -75,13 +72,12 @@ export function createNodeHandler(config: HealthConfig, options: NodeHandlerOpti
       accept: headerOf(request, "accept"),
       authorization: headerOf(request, "authorization"),
     };
-    const options = fixedSubset === undefined ? {} : { subset: fixedSubset };
-    const now = answerHealthRequestNow(parts, config, options);
-    if (now !== undefined) {
-      send(response, now);
+    const answer = answerNowOrLater(parts, config, fixedSubset === undefined ? {} : { subset: fixedSubset });
+    if (!(answer instanceof Promise)) {
+      send(response, answer);
       return;
     }
-    answerHealthRequest(parts, config, options).then(
+    answer.then(
       (answer) => send(response, answer),
       () => send(response, { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": NO_STORE }, body: "internal error\n" }),
     );
