@@ -23,12 +23,12 @@ export const LIVENESS_HEADER = "x-probekit-liveness";
 
 /** The short-circuit's answer, shared with probekit/node's. */
 export const LIVENESS_BODY = '{"status":"ok"}';
-export const LIVENESS_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+export const LIVENESS_HEADERS: Readonly<Record<string, string>> = {
   "Content-Type": "application/json",
   // NO_STORE of the core, written out: this entry imports nothing.
   "Cache-Control": "no-store, no-cache, must-revalidate, private, max-age=0",
   [LIVENESS_HEADER]: "short-circuit",
-});
+};
 
 const DEFAULT_PATH = "/healthcheck/liveness";
 
