@@ -25,10 +25,14 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "../helpers/net.ts";
 import {
   assertDistBuilt,
+  BROWSER_ACCEPT,
   childEnv,
   freshWorkdir,
+  type HealthBody,
+  LIVENESS_HEADER,
   MINUTE,
   nextBin,
+  NO_STORE,
   packTarball,
   routeTable,
   runCommand,
@@ -45,19 +49,11 @@ const APP_EXAMPLE = fileURLToPath(new URL("../../app-example", import.meta.url))
 /** Build products and installs of a developer's own runs of app-example are not copied. */
 const NOT_COPIED = new Set(["node_modules", ".next", "next-env.d.ts", "tsconfig.tsbuildinfo"]);
 
-const NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0";
-const LIVENESS_HEADER = "x-probekit-liveness";
-const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
 const SETUP_TIMEOUT_MS = 25 * MINUTE;
 /** Longer than the default `cacheTtlMs` (1 s): the next probe runs its checks afresh. */
 const PAST_CACHE_MS = 1_200;
 /** app-example's instrumentation.ts drains this long on SIGTERM in the standalone server. */
 const STANDALONE_DRAIN_MS = 1_500;
-
-interface HealthBody {
-  status: string;
-  checks: Record<string, { status: string; output?: string }[]>;
-}
 
 let services: { postgres: PostgresServer; redis: RedisServer; upstash: UpstashServer; databaseUrl: string } | undefined;
 let appDir: string | undefined;

@@ -20,12 +20,18 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../helpers/net.ts";
 import {
+  assertAppRedirectsToLogin,
   assertDistBuilt,
+  assertTrailingSlashReachesLiveness,
+  BROWSER_ACCEPT,
   childEnv,
   collectOutput,
   freshWorkdir,
+  type HealthBody,
+  LIVENESS_HEADER,
   MINUTE,
   nextBin,
+  NO_STORE,
   packTarball,
   routeTable,
   runCommand,
@@ -50,16 +56,8 @@ const SETUP_TIMEOUT_MS = INSTALL_TIMEOUT_MS + BUILD_TIMEOUT_MS + START_TIMEOUT_M
 const TOKEN = "e2e-token-5f1c";
 /** The fixture's instrumentation.ts drains this long on SIGTERM. */
 const DRAIN_MS = 2_000;
-const NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0";
-const LIVENESS_HEADER = "x-probekit-liveness";
-const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
 /** Raw text the `failing` subset's driver error carries; it must never reach a public response. */
 const SECRETS = ["hunter2", "10.0.0.1"];
-
-interface HealthBody {
-  status: string;
-  checks: Record<string, { status: string; output?: string }[]>;
-}
 
 let app: { dir: string; baseUrl: string; buildOutput: string; server: ChildProcess; serverOutput: () => string } | undefined;
 
@@ -258,31 +256,10 @@ describe("probekit tarball in a Next.js 16 app (cacheComponents, proxy.ts)", () 
       assert.equal(await response.text(), "");
     });
 
-    it("GET and HEAD /healthcheck/liveness/ → 200 from the short-circuit", async () => {
-      // Next answers a trailing slash with its own 308 to the bare path before the
-      // proxy runs; a probe that follows it must land on the short-circuit, never on /login.
-      for (const method of ["GET", "HEAD"]) {
-        const response = await get("/healthcheck/liveness/", { method, redirect: "follow" });
-        assert.equal(response.status, 200, `${method} /healthcheck/liveness/`);
-        assert.equal(new URL(response.url).pathname, "/healthcheck/liveness", `${method} /healthcheck/liveness/ ended on ${response.url}`);
-        assert.ok(response.headers.has(LIVENESS_HEADER), `${method}: missing ${LIVENESS_HEADER}`);
-        assert.equal(await response.text(), method === "GET" ? '{"status":"ok"}' : "");
-      }
-    });
+    it("GET and HEAD /healthcheck/liveness/ → 200 from the short-circuit", () => assertTrailingSlashReachesLiveness(get));
 
     it("everything else reaches the app's proxy, which redirects to /login", async () => {
-      const requests: [string, RequestInit?][] = [
-        ["/some-page"],
-        ["/healthcheck/liveness-and-more"],
-        ["/healthcheck/liveness", { method: "POST" }],
-      ];
-      for (const [path, init] of requests) {
-        const response = await get(path, init);
-        const what = `${init?.method ?? "GET"} ${path}`;
-        assert.equal(response.status, 307, what);
-        assert.equal(new URL(response.headers.get("location") ?? "", baseUrl()).pathname, "/login", what);
-        assert.equal(response.headers.has(LIVENESS_HEADER), false, what);
-      }
+      await assertAppRedirectsToLogin(get, baseUrl());
       assert.equal((await get("/login")).status, 200, "the page the proxy redirects to");
     });
   });

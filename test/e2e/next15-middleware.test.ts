@@ -22,11 +22,16 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../helpers/net.ts";
 import {
+  assertAppRedirectsToLogin,
   assertDistBuilt,
+  assertTrailingSlashReachesLiveness,
   childEnv,
   freshWorkdir,
+  type HealthBody,
+  LIVENESS_HEADER,
   MINUTE,
   nextBin,
+  NO_STORE,
   packTarball,
   routeTable,
   runCommand,
@@ -48,15 +53,8 @@ const BUILD_TIMEOUT_MS = 10 * MINUTE;
 const START_TIMEOUT_MS = 2 * MINUTE;
 const SETUP_TIMEOUT_MS = INSTALL_TIMEOUT_MS + BUILD_TIMEOUT_MS + START_TIMEOUT_MS + 2 * MINUTE;
 
-const NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0";
-const LIVENESS_HEADER = "x-probekit-liveness";
 /** Set by the fixture's own middleware function on what it lets through: the runtime it ran in. */
 const RUNTIME_HEADER = "x-app-middleware-runtime";
-
-interface HealthBody {
-  status: string;
-  checks: Record<string, { status: string; output?: string }[]>;
-}
 
 interface Services {
   redis: RedisServer;
@@ -123,31 +121,10 @@ describe("probekit tarball in a Next.js 15 app (middleware.ts and an edge health
       assert.equal(await response.text(), "");
     });
 
-    it("GET and HEAD /healthcheck/liveness/ → 200 from the short-circuit", async () => {
-      // Next answers a trailing slash with its own 308 to the bare path before the
-      // middleware runs; a probe that follows it must land on the short-circuit, never on /login.
-      for (const method of ["GET", "HEAD"]) {
-        const response = await get("/healthcheck/liveness/", { method, redirect: "follow" });
-        assert.equal(response.status, 200, `${method} /healthcheck/liveness/`);
-        assert.equal(new URL(response.url).pathname, "/healthcheck/liveness", `${method} /healthcheck/liveness/ ended on ${response.url}`);
-        assert.equal(response.headers.get(LIVENESS_HEADER), "short-circuit", method);
-        assert.equal(await response.text(), method === "GET" ? '{"status":"ok"}' : "");
-      }
-    });
+    it("GET and HEAD /healthcheck/liveness/ → 200 from the short-circuit", () => assertTrailingSlashReachesLiveness(get));
 
     it("everything else reaches the app's middleware, which redirects to /login", async () => {
-      const requests: [string, RequestInit?][] = [
-        ["/some-page"],
-        ["/healthcheck/liveness-and-more"],
-        ["/healthcheck/liveness", { method: "POST" }],
-      ];
-      for (const [path, init] of requests) {
-        const response = await get(path, init);
-        const what = `${init?.method ?? "GET"} ${path}`;
-        assert.equal(response.status, 307, what);
-        assert.equal(new URL(response.headers.get("location") ?? "", baseUrl()).pathname, "/login", what);
-        assert.equal(response.headers.has(LIVENESS_HEADER), false, what);
-      }
+      await assertAppRedirectsToLogin(get, baseUrl());
     });
 
     it("the app's middleware runs in the edge runtime", async () => {

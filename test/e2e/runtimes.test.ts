@@ -7,10 +7,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../helpers/net.ts";
+import { NO_STORE, REPO_ROOT as REPO } from "../helpers/next-app.ts";
 
-const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const SCRIPT = fileURLToPath(new URL("../fixtures/serve.mjs", import.meta.url));
-const NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0";
 
 for (const [runtime, args] of [["bun", ["run"]], ["deno", ["run", "-A"]]] as const) {
   describe(`${runtime}: handleHealthRequest behind liveness`, () => {

@@ -14,6 +14,47 @@ export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const WORK_ROOT = fileURLToPath(new URL("../e2e/.work", import.meta.url));
 export const MINUTE = 60_000;
 
+/** What every health response of the apps must carry (probekit's NO_STORE, written out: the tests pin it). */
+export const NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0";
+export const LIVENESS_HEADER = "x-probekit-liveness";
+/** The Accept header a browser sends for a page. */
+export const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+
+/** A health JSON body as far as the e2e tests read it. */
+export interface HealthBody {
+  status: string;
+  checks: Record<string, { status: string; output?: string }[]>;
+}
+
+type Get = (path: string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * GET and HEAD /healthcheck/liveness/: Next answers a trailing slash with its own
+ * 308 to the bare path before the proxy or middleware runs; a probe that follows
+ * it must land on the short-circuit, never on the app's /login.
+ */
+export async function assertTrailingSlashReachesLiveness(get: Get): Promise<void> {
+  for (const method of ["GET", "HEAD"]) {
+    const response = await get("/healthcheck/liveness/", { method, redirect: "follow" });
+    assert.equal(response.status, 200, `${method} /healthcheck/liveness/`);
+    assert.equal(new URL(response.url).pathname, "/healthcheck/liveness", `${method} /healthcheck/liveness/ ended on ${response.url}`);
+    assert.equal(response.headers.get(LIVENESS_HEADER), "short-circuit", `${method}: missing ${LIVENESS_HEADER}`);
+    assert.equal(await response.text(), method === "GET" ? '{"status":"ok"}' : "");
+  }
+}
+
+/** Everything but a liveness probe reaches the app's own proxy or middleware, which redirects it to /login. */
+export async function assertAppRedirectsToLogin(get: Get, baseUrl: string): Promise<void> {
+  const requests: [string, RequestInit?][] = [["/some-page"], ["/healthcheck/liveness-and-more"], ["/healthcheck/liveness", { method: "POST" }]];
+  for (const [path, init] of requests) {
+    const response = await get(path, init);
+    const what = `${init?.method ?? "GET"} ${path}`;
+    assert.equal(response.status, 307, what);
+    assert.equal(new URL(response.headers.get("location") ?? "", baseUrl).pathname, "/login", what);
+    assert.equal(response.headers.has(LIVENESS_HEADER), false, what);
+  }
+}
+
 /** A new directory under test/e2e/.work; earlier runs' directories are removed first. */
 export async function freshWorkdir(prefix: string): Promise<string> {
   await mkdir(WORK_ROOT, { recursive: true });
