@@ -7,6 +7,7 @@
 import * as z from "zod/mini";
 import { isCheck, type Check, type SubsetEntry } from "./check.js";
 import { HealthConfigError, type HealthConfigIssue } from "./errors.js";
+import type { HealthStatus } from "./runner.js";
 import { describe, errorText, HEALTH_CONFIG, isHealthConfig, MAX_TIMER_MS } from "./util.js";
 
 export { isHealthConfig };
@@ -60,6 +61,29 @@ export interface HealthOptions {
    * @default console
    */
   logger?: HealthLogger | false;
+  /**
+   * Called, without being awaited, when a check's or a subset's status differs from
+   * its previous run in this process (`from` is undefined on the first run). What it
+   * throws or rejects with is logged, never raised into a run or a probe.
+   *
+   * @example
+   * onStatusChange: (event) => console.info("probekit", JSON.stringify(event)),
+   */
+  onStatusChange?: (event: StatusChangeEvent) => unknown;
+}
+
+/** What `onStatusChange` receives. */
+export interface StatusChangeEvent {
+  subset: string;
+  /** The check whose status changed; absent for the subset's own status. */
+  check?: string;
+  /** The previous status, or undefined on the first run in this process. */
+  from: HealthStatus | undefined;
+  to: HealthStatus;
+  /** The safe public message (for a subset: what its failing checks say), never raw error text. */
+  output: string;
+  /** When the change was seen (ISO 8601). */
+  at: string;
 }
 
 /** Named subsets: the only thing a probe can run. */
@@ -80,6 +104,7 @@ export interface ResolvedHealthOptions {
   livenessPath: string;
   token: string | undefined;
   logger: HealthLogger | false | undefined;
+  onStatusChange: ((event: StatusChangeEvent) => unknown) | undefined;
 }
 
 /** A validated config, as `defineHealthConfig` returns it. */
@@ -120,6 +145,7 @@ function buildSchemas() {
           "must be false or an object with an error() method",
         ),
       ),
+      onStatusChange: z.optional(z.custom<(event: StatusChangeEvent) => unknown>((value) => typeof value === "function", "must be a function")),
     }),
     checkFields: z.object({
       critical: z.optional(flag()),
@@ -163,7 +189,7 @@ export function defineHealthConfig(input: HealthConfigInput): HealthConfig {
   const given = Object.fromEntries(Object.entries(options).filter(([key, value]) => value !== undefined && !(key === "token" && value === "")));
   return Object.freeze({
     subsets: Object.freeze(frozenSubsets),
-    options: Object.freeze({ ...DEFAULT_OPTIONS, token: undefined, logger: undefined, ...given }),
+    options: Object.freeze({ ...DEFAULT_OPTIONS, token: undefined, logger: undefined, onStatusChange: undefined, ...given }),
     [HEALTH_CONFIG]: true as const,
   });
 }

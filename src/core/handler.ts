@@ -4,16 +4,35 @@
  * every adapter shares it.
  */
 import type { HealthConfig } from "./config.js";
-import { negotiateFormat, type Negotiated, type ResponseFormat } from "./negotiate.js";
+import { METRICS_CONTENT_TYPES, toMetricsText } from "./metrics.js";
+import { isMetricsFormat, negotiateFormat, type MetricsFormat, type Negotiated, type ResponseFormat } from "./negotiate.js";
 import { toHealthHtml, toHealthJson, escapeHtml } from "./render.js";
-import { freshReport, runHealthChecks, type HealthReport } from "./runner.js";
+import { freshReport, latestReport, runHealthChecks, type HealthReport } from "./runner.js";
 import { isShuttingDown } from "./shutdown.js";
-import { readEnv } from "./util.js";
+import { MAX_TIMER_MS, readEnv, subsetList } from "./util.js";
 
-export interface HealthRequestOptions {
+export interface HealthRequestOptions extends StaleOptions {
   /** Serve this subset whatever the path; otherwise the last path segment names it. */
   subset?: string;
 }
+
+/** Serving a stale report at once and refreshing it after the response (serverless). */
+export interface StaleOptions {
+  /**
+   * Runs work after the response is sent: Next's `after` from `next/server`, or
+   * `(task) => ctx.waitUntil(task())` on Workers. With it, a report older than
+   * `cacheTtlMs` but younger than `staleMs` is answered at once and refreshed afterwards.
+   */
+  after?: (task: () => Promise<unknown>) => unknown;
+  /**
+   * How old a report may be and still be answered at once while `after` refreshes it, in ms.
+   * @default 30000
+   */
+  staleMs?: number;
+}
+
+/** The default of `staleMs`. */
+export const DEFAULT_STALE_MS = 30_000;
 
 /** Sent with every health response: a probe must never see a cached answer. */
 export const NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0";
@@ -22,6 +41,7 @@ const CONTENT_TYPES: Record<ResponseFormat, string> = {
   html: "text/html; charset=utf-8",
   json: "application/json",
   "health+json": "application/health+json",
+  ...METRICS_CONTENT_TYPES,
 };
 
 /** What the health rules need from a request, whatever server received it. */
@@ -101,14 +121,39 @@ export async function answerHealthRequest(request: HealthRequestParts, config: H
 export function answerNowOrLater(request: HealthRequestParts, config: HealthConfig, options: HealthRequestOptions = {}): HealthAnswer | Promise<HealthAnswer> {
   const prepared = prepareAnswer(request, config, options);
   if ("status" in prepared) return prepared;
-  if (request.authorization === null) {
-    const cached = freshReport(config, prepared.subset);
-    if (cached !== undefined) return reportAnswer(cached, prepared, false, config);
-    return runHealthChecks(config, prepared.subset).then((report) => reportAnswer(report, prepared, false, config));
+  const report = reportNowOrLater(config, prepared.subset, options);
+  // Metrics carry no message: nothing for a token to unlock.
+  if (request.authorization === null || isMetricsFormat(prepared.format)) {
+    if (!(report instanceof Promise)) return reportAnswer(report, prepared, false, config);
+    return report.then((report) => reportAnswer(report, prepared, false, config));
   }
-  return Promise.all([runHealthChecks(config, prepared.subset), isAuthorized(request.authorization, config)]).then(([report, detail]) =>
-    reportAnswer(report, prepared, detail, config),
-  );
+  return Promise.all([report, isAuthorized(request.authorization, config)]).then(([report, detail]) => reportAnswer(report, prepared, detail, config));
+}
+
+/**
+ * The report to answer with: the fresh one, else (with `after`) a stale one while a
+ * refresh runs after the response, else the promise of a run.
+ */
+function reportNowOrLater(config: HealthConfig, subset: string, options: StaleOptions): HealthReport | Promise<HealthReport> {
+  const fresh = freshReport(config, subset);
+  if (fresh !== undefined) return fresh;
+  if (options.after !== undefined) {
+    const stale = latestReport(config, subset, options.staleMs ?? DEFAULT_STALE_MS);
+    if (stale !== undefined) {
+      options.after(() => runHealthChecks(config, subset).catch(() => undefined));
+      return stale;
+    }
+  }
+  return runHealthChecks(config, subset);
+}
+
+/** Checks `after` and `staleMs` when a route is created. */
+export function checkStaleOptions(options: StaleOptions, who: string): void {
+  if (options.after !== undefined && typeof options.after !== "function") throw new TypeError(`${who}: after must be a function (Next's after from next/server)`);
+  const { staleMs } = options;
+  if (staleMs !== undefined && !(Number.isInteger(staleMs) && staleMs >= 0 && staleMs <= MAX_TIMER_MS)) {
+    throw new TypeError(`${who}: staleMs must be a whole number of milliseconds between 0 and ${MAX_TIMER_MS}, got ${String(staleMs)}`);
+  }
 }
 
 interface PreparedAnswer {
@@ -131,7 +176,8 @@ function prepareAnswer(request: HealthRequestParts, config: HealthConfig, option
     return "format" in negotiated ? problemAnswer(404, message, negotiated.format, head) : textAnswer(404, message, head);
   }
   if ("error" in negotiated) return textAnswer(negotiated.error, negotiated.message, head);
-  if (isShuttingDown() && subset !== lastPathSegment(config.options.livenessPath)) {
+  // A scrape is not a probe: the drain shows in probekit_shutting_down, and the series go on.
+  if (isShuttingDown() && !isMetricsFormat(negotiated.format) && subset !== lastPathSegment(config.options.livenessPath)) {
     // Draining: out of the load balancer before connections drop; no check runs.
     return problemAnswer(503, SHUTTING_DOWN, negotiated.format, head, { "Retry-After": "0" });
   }
@@ -139,6 +185,7 @@ function prepareAnswer(request: HealthRequestParts, config: HealthConfig, option
 }
 
 function reportAnswer(report: HealthReport, prepared: PreparedAnswer, detail: boolean, config: HealthConfig): HealthAnswer {
+  if (isMetricsFormat(prepared.format)) return metricsAnswer(config, [report], prepared.format, prepared.head);
   return {
     status: report.status === "fail" ? config.options.failureStatus : 200,
     headers: HEALTH_HEADERS[prepared.format],
@@ -176,7 +223,7 @@ const SHUTTING_DOWN = "shutting down";
  */
 const rendered = new WeakMap<HealthReport, Map<string, string>>();
 
-function renderBody(report: HealthReport, format: ResponseFormat, detail: boolean, remember: boolean): string {
+function renderBody(report: HealthReport, format: Exclude<ResponseFormat, MetricsFormat>, detail: boolean, remember: boolean): string {
   const render = () => (format === "html" ? toHealthHtml(report, { detail }) : JSON.stringify(toHealthJson(report, { detail })));
   if (!remember) return render();
   let bodies = rendered.get(report);
@@ -218,9 +265,13 @@ const HEALTH_HEADERS: Record<ResponseFormat, Readonly<Record<string, string>>> =
   html: healthHeaders("html"),
   json: healthHeaders("json"),
   "health+json": healthHeaders("health+json"),
+  openmetrics: healthHeaders("openmetrics"),
+  prometheus: healthHeaders("prometheus"),
 };
 
 function problemAnswer(status: number, message: string, format: ResponseFormat, head: boolean, extra: Record<string, string> = {}): HealthAnswer {
+  // An unknown subset asked for as metrics is a plain 404, like any other format's.
+  if (isMetricsFormat(format)) return textAnswer(status, message, head, extra);
   const body =
     format === "html"
       ? `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>${status}</title></head><body><p>${escapeHtml(message)}</p></body></html>`
@@ -260,4 +311,89 @@ async function constantTimeEqual(a: string, b: string): Promise<boolean> {
   let difference = 0;
   for (let i = 0; i < x.length; i++) difference |= x[i]! ^ y[i]!;
   return difference === 0;
+}
+
+// ---------------------------------------------------------------------------
+// Metrics
+
+export interface MetricsRequestOptions extends StaleOptions {
+  /** The subsets one scrape runs and exposes; each must exist in the config. */
+  subsets: readonly string[];
+}
+
+/**
+ * Answers a scrape of several subsets at once: OpenMetrics 1.0.0 when the scraper asks
+ * for it (Prometheus does), else the Prometheus text format 0.0.4. Always 200: a
+ * failing subset shows in the values, never as a scrape error. Throws a TypeError for
+ * an unknown or missing subset name (a mistake in the code, not in the request).
+ *
+ * @example
+ * // Bun, Deno, Workers: one scrape target for every subset
+ * Bun.serve({ fetch: (request) => handleMetricsRequest(request, config, { subsets: ["readiness", "integrations"] }) });
+ */
+export async function handleMetricsRequest(request: Request, config: HealthConfig, options: MetricsRequestOptions): Promise<Response> {
+  return metricsResponse(request, config, subsetList(config, options?.subsets, "probekit: handleMetricsRequest"), options);
+}
+
+/** handleMetricsRequest for subsets checked once, when a route was created. */
+export async function metricsResponse(request: Request, config: HealthConfig, subsets: readonly string[], options: StaleOptions): Promise<Response> {
+  const { format } = splitUrl(request.url);
+  const answer = await answerMetricsNowOrLater({ method: request.method, format, accept: request.headers.get("accept") }, config, subsets, options);
+  return new Response(answer.body, { status: answer.status, headers: answer.headers });
+}
+
+/** What a metrics answer needs from a request. */
+export type MetricsRequestParts = Pick<HealthRequestParts, "method" | "format" | "accept">;
+
+/**
+ * The metrics answer itself when every subset's report is fresh, else its promise.
+ * `subsets` must have been checked (subsetList) by the caller, once.
+ */
+export function answerMetricsNowOrLater(
+  request: MetricsRequestParts,
+  config: HealthConfig,
+  subsets: readonly string[],
+  options: StaleOptions = {},
+): HealthAnswer | Promise<HealthAnswer> {
+  const method = request.method.toUpperCase();
+  const head = method === "HEAD";
+  if (method !== "GET" && !head) return textAnswer(405, "method not allowed: use GET or HEAD", head, { Allow: "GET, HEAD" });
+  let format: MetricsFormat;
+  if (request.format !== null) {
+    const wanted = request.format.trim().toLowerCase();
+    if (wanted !== "openmetrics" && wanted !== "prometheus") {
+      return textAnswer(400, `unknown format ${JSON.stringify(request.format.slice(0, 32))}: use ?format=openmetrics or ?format=prometheus`, head);
+    }
+    format = wanted;
+  } else {
+    // Only a scraper that names OpenMetrics gets it; curl, browsers and the rest read the 0.0.4 text.
+    const negotiated = negotiate(null, request.accept);
+    format = "format" in negotiated && negotiated.format === "openmetrics" ? "openmetrics" : "prometheus";
+  }
+  const reports = subsets.map((subset) => reportNowOrLater(config, subset, options));
+  if (!reports.some((report) => report instanceof Promise)) return metricsAnswer(config, reports as HealthReport[], format, head);
+  return Promise.all(reports).then((reports) => metricsAnswer(config, reports, format, head));
+}
+
+/**
+ * A metrics body is a function of the reports (run counts change only with a new
+ * report) and of the drain: remembered per config, subset list and format while
+ * those stay the same, so a scrape answered from the cache renders nothing.
+ */
+const renderedMetrics = new WeakMap<HealthConfig, Map<string, { reports: readonly HealthReport[]; draining: boolean; body: string }>>();
+
+function metricsAnswer(config: HealthConfig, reports: readonly HealthReport[], format: MetricsFormat, head: boolean): HealthAnswer {
+  const headers = HEALTH_HEADERS[format];
+  if (head) return { status: 200, headers, body: null };
+  const draining = isShuttingDown();
+  let bySubsets = renderedMetrics.get(config);
+  if (bySubsets === undefined) renderedMetrics.set(config, (bySubsets = new Map()));
+  const key = `${format}:${reports.map((report) => report.subset).join("/")}`;
+  const remembered = bySubsets.get(key);
+  if (remembered !== undefined && remembered.draining === draining && remembered.reports.every((report, index) => report === reports[index])) {
+    return { status: 200, headers, body: remembered.body };
+  }
+  const body = toMetricsText(config, reports, format);
+  bySubsets.set(key, { reports, draining, body });
+  return { status: 200, headers, body };
 }

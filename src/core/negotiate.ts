@@ -7,26 +7,55 @@
  * rules follow RFC 9110 §12.5.1.
  */
 
-export type ResponseFormat = "html" | "json" | "health+json";
+export type ResponseFormat = "html" | "json" | "health+json" | MetricsFormat;
+
+/** The two metrics expositions: OpenMetrics 1.0.0 and the Prometheus text format 0.0.4. */
+export type MetricsFormat = "openmetrics" | "prometheus";
+
+/** True for the formats a scraper reads (answered 200 whatever the subset's status). */
+export function isMetricsFormat(format: ResponseFormat): format is MetricsFormat {
+  return format === "openmetrics" || format === "prometheus";
+}
 
 /** The answer: a format, `406` when the client accepts none, `400` for an unknown `?format=`. */
 export type Negotiated = { format: ResponseFormat } | { error: 400 | 406; message: string };
 
 // Server preference, used only to break ties between equally good matches.
-const OFFERS: readonly { type: string; subtype: string; format: ResponseFormat }[] = [
+// The metrics offers match only their own media type (never a wildcard: a browser's `*/*`
+// gets the page), and only in a version we write. `text/plain` must name its version:
+// a bare `text/plain` stays 406, so a monitor that asks for it never gets a 200 that
+// hides a failure.
+interface Offer {
+  type: string;
+  subtype: string;
+  format: ResponseFormat;
+  /** Versions this offer speaks; undefined: any range of the type matches. */
+  versions?: readonly string[];
+  /** The range must name one of `versions`. */
+  versionRequired?: boolean;
+}
+
+const OFFERS: readonly Offer[] = [
   { type: "text", subtype: "html", format: "html" },
   { type: "application", subtype: "json", format: "json" },
   { type: "application", subtype: "health+json", format: "health+json" },
   { type: "application", subtype: "xhtml+xml", format: "html" },
+  // 0.0.1 is OpenMetrics' draft, which Prometheus still lists; 1.0.0 output parses as it.
+  { type: "application", subtype: "openmetrics-text", format: "openmetrics", versions: ["1.0.0", "0.0.1"] },
+  // The 1.0.0 text format (Prometheus 3) only adds quoted UTF-8 names, which probekit never writes.
+  { type: "text", subtype: "plain", format: "prometheus", versions: ["0.0.4", "1.0.0"], versionRequired: true },
 ];
 
-export const SUPPORTED_TYPES = "text/html, application/json, application/health+json";
+export const SUPPORTED_TYPES =
+  "text/html, application/json, application/health+json, application/openmetrics-text; version=1.0.0, text/plain; version=0.0.4";
 
 interface MediaRange {
   type: string;
   subtype: string;
   q: number;
   index: number;
+  /** The `version` parameter, unquoted, if any. */
+  version?: string;
 }
 
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
@@ -48,7 +77,8 @@ export function negotiateFormat(formatParam: string | null, accept: string | nul
     const wanted = formatParam.trim().toLowerCase();
     if (wanted === "html") return { format: "html" };
     if (wanted === "json") return { format: asksForHealthJson(ranges) ? "health+json" : "json" };
-    return { error: 400, message: `unknown format ${JSON.stringify(formatParam.slice(0, 32))}: use ?format=json or ?format=html` };
+    if (wanted === "openmetrics" || wanted === "prometheus") return { format: wanted };
+    return { error: 400, message: `unknown format ${JSON.stringify(formatParam.slice(0, 32))}: use ?format=json, html, openmetrics or prometheus` };
   }
   let best: { format: ResponseFormat; q: number; index: number; rank: number } | undefined;
   OFFERS.forEach((offer, rank) => {
@@ -78,21 +108,30 @@ function parseAccept(accept: string | null): MediaRange[] {
     const subtype = found[2]!.toLowerCase();
     if (type === "*" && subtype !== "*") return anything;
     let q = 1;
+    let version: string | undefined;
     for (const param of params) {
       const pair = PARAM.exec(param.trim());
       if (pair === null) return anything;
-      if (pair[1]!.toLowerCase() === "q") {
+      const name = pair[1]!.toLowerCase();
+      if (name === "q") {
         if (!QVALUE.test(pair[2]!)) return anything;
         q = Number(pair[2]);
+      } else if (name === "version") {
+        version = unquote(pair[2]!);
       }
     }
-    ranges.push({ type, subtype, q, index });
+    ranges.push(version === undefined ? { type, subtype, q, index } : { type, subtype, q, index, version });
   }
   return ranges.length === 0 ? anything : ranges;
 }
 
+function unquote(value: string): string {
+  return value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, "$1") : value;
+}
+
 /** The most specific range that matches an offer (RFC 9110: specificity decides its q). */
-function bestRange(ranges: readonly MediaRange[], offer: (typeof OFFERS)[number]): MediaRange | undefined {
+function bestRange(ranges: readonly MediaRange[], offer: Offer): MediaRange | undefined {
+  if (offer.versions !== undefined) return versionedRange(ranges, offer, offer.versions);
   let best: MediaRange | undefined;
   let bestSpecificity = -1;
   for (const range of ranges) {
@@ -102,6 +141,17 @@ function bestRange(ranges: readonly MediaRange[], offer: (typeof OFFERS)[number]
       best = range;
       bestSpecificity = specificity;
     }
+  }
+  return best;
+}
+
+/** The first range naming exactly the offer's type, in a version it speaks (or none, when allowed). */
+function versionedRange(ranges: readonly MediaRange[], offer: Offer, versions: readonly string[]): MediaRange | undefined {
+  let best: MediaRange | undefined;
+  for (const range of ranges) {
+    if (range.type !== offer.type || range.subtype !== offer.subtype) continue;
+    const speaks = range.version === undefined ? !offer.versionRequired : versions.includes(range.version);
+    if (speaks && (best === undefined || range.q > best.q)) best = range;
   }
   return best;
 }

@@ -4,8 +4,9 @@
  * between concurrent callers, reusing a finished report for `cacheTtlMs`.
  */
 import { isCheck, type Check, type CheckContext, type CheckResult, type SubsetEntry } from "./check.js";
-import type { HealthConfig, HealthLogger } from "./config.js";
+import type { HealthConfig, HealthLogger, StatusChangeEvent } from "./config.js";
 import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, UnknownSubsetError, type HealthCheckError } from "./errors.js";
+import { stopHealthRefreshes } from "./refresh-registry.js";
 import { abortable, errorText, MAX_TIMER_MS } from "./util.js";
 
 /** Status of one check or of a whole subset, as in draft-inadarei-api-health-check. */
@@ -27,6 +28,8 @@ export interface CheckReport {
   observedValue: number | string | boolean;
   observedUnit: string;
   durationMs: number;
+  /** The timeout the check ran under, in ms (its own, else the config's). */
+  timeoutMs: number;
   /** When the check started (ISO 8601). */
   time: string;
 }
@@ -48,10 +51,22 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+/** How many times a check has run in this process, by outcome. */
+export type RunCounts = Record<HealthStatus, number>;
+
 interface SubsetState {
   running: Promise<HealthReport> | undefined;
   report: HealthReport | undefined;
   expiresAt: number;
+  /** When `report` was finished (Date.now()). */
+  finishedAt: number;
+  /** Check name → runs so far, by status (runs, not answers: a cached answer counts nothing). */
+  runs: Map<string, RunCounts>;
+  /** The status of each check and of the subset after the previous run, for onStatusChange. */
+  lastCheckStatus: Map<string, HealthStatus>;
+  lastStatus: HealthStatus | undefined;
+  /** Intervals of the background refreshes running this subset (startHealthRefresh). */
+  refreshIntervals: number[];
 }
 
 const states = new WeakMap<HealthConfig, Map<string, SubsetState>>();
@@ -70,13 +85,28 @@ export function runHealthChecks(config: HealthConfig, subset: string, options: R
   }
   if (options.signal?.aborted) return Promise.reject(options.signal.reason);
   const state = subsetState(config, subset);
-  if (state.report !== undefined && Date.now() < state.expiresAt) return Promise.resolve(state.report);
+  if (servable(state, Date.now())) return Promise.resolve(state.report!);
+  const running = startRun(config, subset, state);
+  return options.signal ? abortable(running, options.signal) : running;
+}
+
+/**
+ * The run in flight for the subset, or a new one, whatever the cache holds: what a
+ * background refresh and a stale answer's follow-up call.
+ */
+export function refreshSubset(config: HealthConfig, subset: string): Promise<HealthReport> {
+  return startRun(config, subset, subsetState(config, subset));
+}
+
+function startRun(config: HealthConfig, subset: string, state: SubsetState): Promise<HealthReport> {
   if (state.running === undefined) {
     state.running = executeSubset(config, subset).then(
       (report) => {
         state.running = undefined;
         state.report = report;
-        state.expiresAt = Date.now() + config.options.cacheTtlMs;
+        state.finishedAt = Date.now();
+        state.expiresAt = state.finishedAt + config.options.cacheTtlMs;
+        recordRun(config, state, report);
         return report;
       },
       (error: unknown) => {
@@ -85,21 +115,107 @@ export function runHealthChecks(config: HealthConfig, subset: string, options: R
       },
     );
   }
-  return options.signal ? abortable(state.running, options.signal) : state.running;
+  return state.running;
 }
 
-/** The subset's cached report while it is fresh, without starting a run (the adapters' hot path). */
+/**
+ * A report may be answered without a run while the cache holds it, or, while a
+ * background refresh runs the subset, for two of its intervals (past that the
+ * refresh is stuck or slow, and the probe runs the checks as it would without one).
+ */
+function servable(state: SubsetState, now: number): boolean {
+  if (state.report === undefined) return false;
+  if (now < state.expiresAt) return true;
+  const interval = state.refreshIntervals.length === 0 ? 0 : Math.min(...state.refreshIntervals);
+  return interval > 0 && now - state.finishedAt < 2 * interval;
+}
+
+/** The subset's report while it may be answered without a run (the adapters' hot path). */
 export function freshReport(config: HealthConfig, subset: string): HealthReport | undefined {
   const state = states.get(config)?.get(subset);
-  return state?.report !== undefined && Date.now() < state.expiresAt ? state.report : undefined;
+  return state !== undefined && servable(state, Date.now()) ? state.report : undefined;
+}
+
+/** The subset's latest report if it finished less than `maxAgeMs` ago, fresh or not. */
+export function latestReport(config: HealthConfig, subset: string, maxAgeMs: number): HealthReport | undefined {
+  const state = states.get(config)?.get(subset);
+  return state?.report !== undefined && Date.now() - state.finishedAt < maxAgeMs ? state.report : undefined;
+}
+
+/** Runs per check of the subset since the process started (an empty map before the first run). */
+export function runCounts(config: HealthConfig, subset: string): ReadonlyMap<string, Readonly<RunCounts>> {
+  return states.get(config)?.get(subset)?.runs ?? NO_RUNS;
+}
+
+const NO_RUNS: ReadonlyMap<string, RunCounts> = new Map();
+
+/** Registers a background refresh's interval for the subset; the returned function removes it. */
+export function addRefreshInterval(config: HealthConfig, subset: string, intervalMs: number): () => void {
+  const intervals = subsetState(config, subset).refreshIntervals;
+  intervals.push(intervalMs);
+  return () => {
+    const at = intervals.indexOf(intervalMs);
+    if (at !== -1) intervals.splice(at, 1);
+  };
 }
 
 function subsetState(config: HealthConfig, subset: string): SubsetState {
   let bySubset = states.get(config);
   if (bySubset === undefined) states.set(config, (bySubset = new Map()));
   let state = bySubset.get(subset);
-  if (state === undefined) bySubset.set(subset, (state = { running: undefined, report: undefined, expiresAt: 0 }));
+  if (state === undefined) {
+    state = { running: undefined, report: undefined, expiresAt: 0, finishedAt: 0, runs: new Map(), lastCheckStatus: new Map(), lastStatus: undefined, refreshIntervals: [] };
+    bySubset.set(subset, state);
+  }
   return state;
+}
+
+/** Counts the run, and tells `onStatusChange` what changed since the previous one. */
+function recordRun(config: HealthConfig, state: SubsetState, report: HealthReport): void {
+  const listener = config.options.onStatusChange;
+  let events: StatusChangeEvent[] | undefined;
+  const at = listener === undefined ? "" : new Date().toISOString();
+  for (const check of report.checks) {
+    let counts = state.runs.get(check.name);
+    if (counts === undefined) state.runs.set(check.name, (counts = { pass: 0, warn: 0, fail: 0 }));
+    counts[check.status]++;
+    const from = state.lastCheckStatus.get(check.name);
+    if (from === check.status) continue;
+    state.lastCheckStatus.set(check.name, check.status);
+    if (listener !== undefined) (events ??= []).push({ subset: report.subset, check: check.name, from, to: check.status, output: check.output, at });
+  }
+  const from = state.lastStatus;
+  if (from !== report.status) {
+    state.lastStatus = report.status;
+    if (listener !== undefined) (events ??= []).push({ subset: report.subset, from, to: report.status, output: subsetOutput(report), at });
+  }
+  if (events !== undefined) for (const event of events) notify(listener!, event, config.options.logger);
+}
+
+/** A subset's public message: what its failing or warning checks say. */
+function subsetOutput(report: HealthReport): string {
+  return report.checks
+    .filter((check) => check.status !== "pass")
+    .map((check) => `${check.name}: ${check.output}`)
+    .join("; ");
+}
+
+/** Calls a listener without awaiting it; what it throws or rejects with is logged, never raised. */
+function notify(listener: (event: StatusChangeEvent) => unknown, event: StatusChangeEvent, logger: HealthLogger | false | undefined): void {
+  const report = (error: unknown) => {
+    if (logger === false) return;
+    try {
+      (logger ?? console).error(`probekit: onStatusChange failed for ${event.subset}${event.check === undefined ? "" : `/${event.check}`}: ${errorText(error)}`, error);
+    } catch {
+      // A broken logger must not break the run either.
+    }
+  };
+  try {
+    const returned = listener(event);
+    if (isThenable(returned)) returned.then(undefined, report);
+  } catch (error) {
+    report(error);
+  }
 }
 
 async function executeSubset(config: HealthConfig, subset: string): Promise<HealthReport> {
@@ -109,7 +225,7 @@ async function executeSubset(config: HealthConfig, subset: string): Promise<Heal
   const time = new Date().toISOString();
   const started = performance.now();
   const entries = config.subsets[subset]!;
-  const planned = planChecks(entries);
+  const planned = planChecks(entries, config.options.timeoutMs);
   const defaults = config.options;
   let checks: CheckReport[];
   if (defaults.sequential) {
@@ -135,7 +251,7 @@ async function executeSubset(config: HealthConfig, subset: string): Promise<Heal
 type PlannedCheck = { check: Check; fromFactory: boolean } | { failure: CheckReport };
 
 /** Calls factories and rejects duplicate names before anything runs. */
-function planChecks(entries: readonly SubsetEntry[]): PlannedCheck[] {
+function planChecks(entries: readonly SubsetEntry[], timeoutMs: number): PlannedCheck[] {
   const names = new Set<string>();
   return entries.map((entry, index): PlannedCheck => {
     let check: unknown = entry;
@@ -144,18 +260,18 @@ function planChecks(entries: readonly SubsetEntry[]): PlannedCheck[] {
       try {
         check = entry();
       } catch (error) {
-        return { failure: configFailure(fallbackName, `E005 factory threw: ${errorText(error)}`, error) };
+        return { failure: configFailure(fallbackName, `E005 factory threw: ${errorText(error)}`, error, timeoutMs) };
       }
-      if (!isCheck(check)) return { failure: configFailure(fallbackName, "E005 factory did not return a check", undefined) };
+      if (!isCheck(check)) return { failure: configFailure(fallbackName, "E005 factory did not return a check", undefined, timeoutMs) };
     }
     const { name } = check as Check;
-    if (names.has(name)) return { failure: configFailure(`${name} (${index})`, `E006 duplicate check name ${JSON.stringify(name)}`, undefined) };
+    if (names.has(name)) return { failure: configFailure(`${name} (${index})`, `E006 duplicate check name ${JSON.stringify(name)}`, undefined, timeoutMs) };
     names.add(name);
     return { check: check as Check, fromFactory: typeof entry === "function" };
   });
 }
 
-function configFailure(name: string, detail: string, error: unknown): CheckReport {
+function configFailure(name: string, detail: string, error: unknown, timeoutMs: number): CheckReport {
   return {
     name,
     status: "fail",
@@ -167,6 +283,7 @@ function configFailure(name: string, detail: string, error: unknown): CheckRepor
     observedValue: 0,
     observedUnit: "ms",
     durationMs: 0,
+    timeoutMs,
     time: new Date().toISOString(),
   };
 }
@@ -208,7 +325,7 @@ function runCheck(check: Check, defaultTimeoutMs: number, time: string): CheckRe
       return controller.signal;
     },
   };
-  const base = { name: check.name, critical: check.critical !== false, componentType: check.componentType, time };
+  const base = { name: check.name, critical: check.critical !== false, componentType: check.componentType, timeoutMs, time };
   let returned: unknown;
   try {
     returned = check.check(context);
@@ -241,7 +358,7 @@ function runCheck(check: Check, defaultTimeoutMs: number, time: string): CheckRe
   );
 }
 
-type ReportBase = Pick<CheckReport, "name" | "critical" | "componentType" | "time">;
+type ReportBase = Pick<CheckReport, "name" | "critical" | "componentType" | "timeoutMs" | "time">;
 
 // Reports are built field by field in one order: object spreads here cost more than a no-op check.
 function passedReport(base: ReportBase, result: unknown, started: number): CheckReport {
@@ -282,6 +399,7 @@ function checkReport(
     observedValue,
     observedUnit,
     durationMs,
+    timeoutMs: base.timeoutMs,
     time: base.time,
   };
 }
@@ -371,6 +489,7 @@ function elapsed(started: number): number {
  * process.on("SIGTERM", async () => { await closeHealthChecks(config); process.exit(0); });
  */
 export async function closeHealthChecks(config: HealthConfig): Promise<void> {
+  stopHealthRefreshes(config);
   const checks = new Set<Check>();
   for (const entries of Object.values(config.subsets)) {
     for (const entry of entries) if (typeof entry !== "function" && typeof entry.close === "function") checks.add(entry);

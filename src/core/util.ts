@@ -75,3 +75,24 @@ export function readEnv(name: string): string | undefined {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   return env?.[name] || undefined;
 }
+
+/**
+ * Checks a list of subset names given to a metrics route, a refresh or an OpenTelemetry
+ * registration when it is created: a typo must fail then, not serve nothing forever.
+ */
+export function subsetList(config: import("./config.js").HealthConfig, subsets: unknown, who: string): readonly string[] {
+  if (!isHealthConfig(config)) throw new TypeError(`${who}: expected the config from defineHealthConfig, got ${describe(config)}`);
+  const known = Object.keys(config.subsets);
+  if (!Array.isArray(subsets) || subsets.length === 0) {
+    throw new TypeError(`${who}: name the subsets to serve, e.g. { subsets: [${known.map((name) => JSON.stringify(name)).join(", ")}] }`);
+  }
+  const seen = new Set<string>();
+  for (const subset of subsets) {
+    if (typeof subset !== "string" || !Object.hasOwn(config.subsets, subset)) {
+      throw new TypeError(`${who}: unknown subset ${typeof subset === "string" ? JSON.stringify(subset.slice(0, 64)) : describe(subset)}; known subsets: ${known.join(", ")}`);
+    }
+    if (seen.has(subset)) throw new TypeError(`${who}: subset ${JSON.stringify(subset)} is listed twice`);
+    seen.add(subset);
+  }
+  return Object.freeze([...seen]);
+}

@@ -9,9 +9,10 @@
  * export const { GET, HEAD } = createHealthRoute(config);
  */
 import { defineHealthConfig, isHealthConfig, type HealthConfig, type HealthOptions, type Subsets } from "../core/config.js";
-import { handleHealthRequest } from "../core/handler.js";
+import { checkStaleOptions, handleHealthRequest, metricsResponse, type StaleOptions } from "../core/handler.js";
+import { subsetList } from "../core/util.js";
 
-export interface HealthRouteOptions {
+export interface HealthRouteOptions extends StaleOptions {
   /** Serve this subset from a fixed route (`app/healthcheck/readiness/route.ts`) instead of the `[subset]` param. */
   subset?: string;
 }
@@ -47,7 +48,9 @@ export function createHealthRoute(
   configOrSubsets: HealthConfig | Subsets,
   options: HealthRouteOptions & HealthOptions = {},
 ): { GET: HealthRouteHandler; HEAD: HealthRouteHandler } {
-  const { subset: fixedSubset, ...healthOptions } = options;
+  const { subset: fixedSubset, after, staleMs, ...healthOptions } = options;
+  checkStaleOptions({ after, staleMs }, "probekit/next");
+  const stale: StaleOptions = after === undefined ? {} : staleMs === undefined ? { after } : { after, staleMs };
   const config = isHealthConfig(configOrSubsets) ? configOrSubsets : defineHealthConfig({ ...healthOptions, subsets: configOrSubsets });
   // A typo in a fixed route would otherwise be a silent 404 forever: say so when the module is evaluated.
   if (fixedSubset !== undefined && !Object.hasOwn(config.subsets, fixedSubset)) {
@@ -56,8 +59,32 @@ export function createHealthRoute(
   const handler: HealthRouteHandler = async (request, context) => {
     const subset = fixedSubset ?? subsetParam(await context?.params);
     // An absent or non-string param falls back to the last path segment.
-    return handleHealthRequest(request, config, subset === undefined ? {} : { subset });
+    return handleHealthRequest(request, config, subset === undefined ? stale : { ...stale, subset });
   };
+  return { GET: handler, HEAD: handler };
+}
+
+export interface MetricsRouteOptions extends StaleOptions {
+  /** The subsets one scrape runs and exposes; each must exist in the config. */
+  subsets: readonly string[];
+}
+
+/**
+ * Creates the `GET` and `HEAD` handlers of a metrics route serving several subsets
+ * in one scrape (OpenMetrics for Prometheus, the 0.0.4 text for everyone else),
+ * always 200. An unknown subset name throws when the route module is evaluated.
+ *
+ * @example
+ * // app/metrics/route.ts
+ * import config from "@/health.config";
+ * import { createMetricsRoute } from "probekit/next";
+ * export const { GET, HEAD } = createMetricsRoute(config, { subsets: ["readiness", "integrations"] });
+ */
+export function createMetricsRoute(config: HealthConfig, options: MetricsRouteOptions): { GET: HealthRouteHandler; HEAD: HealthRouteHandler } {
+  const subsets = subsetList(config, options?.subsets, "probekit/next: createMetricsRoute");
+  checkStaleOptions(options, "probekit/next: createMetricsRoute");
+  const stale: StaleOptions = { after: options.after, staleMs: options.staleMs };
+  const handler: HealthRouteHandler = (request) => metricsResponse(request, config, subsets, stale);
   return { GET: handler, HEAD: handler };
 }
 

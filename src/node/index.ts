@@ -12,10 +12,11 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HealthConfig } from "../core/config.js";
-import { answerNowOrLater, NO_STORE, type HealthAnswer, type HealthRequestParts } from "../core/handler.js";
+import { answerMetricsNowOrLater, answerNowOrLater, NO_STORE, type HealthAnswer, type HealthRequestParts } from "../core/handler.js";
+import { stopHealthRefreshes } from "../core/refresh-registry.js";
 import { closeHealthChecks } from "../core/runner.js";
 import { isShuttingDown, setShuttingDown } from "../core/shutdown.js";
-import { MAX_TIMER_MS } from "../core/util.js";
+import { MAX_TIMER_MS, subsetList } from "../core/util.js";
 import { LIVENESS_BODY, LIVENESS_HEADERS } from "../middleware/index.js";
 
 export interface NodeHandlerOptions {
@@ -26,6 +27,10 @@ export interface NodeHandlerOptions {
   basePath?: string;
   /** Serve this one subset at `basePath` itself instead of `<basePath>/<subset>`. */
   subset?: string;
+  /** Serve one scrape of `metricsSubsets` at this path (e.g. `"/metrics"`). */
+  metricsPath?: string;
+  /** The subsets the metrics path runs and exposes; required with `metricsPath`. */
+  metricsSubsets?: readonly string[];
 }
 
 /** Connect/Express's `next`: called for every request this handler does not serve. */
@@ -48,10 +53,18 @@ export function createNodeHandler(config: HealthConfig, options: NodeHandlerOpti
   const basePath = trimSlash(options.basePath ?? livenessPath.slice(0, livenessPath.lastIndexOf("/"))).replace(/^\/$/, "");
   const prefix = `${basePath}/`;
   const fixedSubset = options.subset;
+  const metrics = metricsRoute(config, options);
 
   return (request, response, next) => {
     const { pathname, query } = splitTarget(originalUrl(request));
     const method = request.method ?? "GET";
+    if (metrics !== undefined && trimSlash(pathname) === metrics.path) {
+      const parts = { method, format: formatOf(query), accept: headerOf(request, "accept") };
+      const answer = answerMetricsNowOrLater(parts, config, metrics.subsets);
+      if (answer instanceof Promise) answer.then((answer) => send(response, answer), () => send(response, INTERNAL_ERROR));
+      else send(response, answer);
+      return;
+    }
     if (pathname === livenessPath || pathname === `${livenessPath}/`) {
       if (method === "GET" || method === "HEAD") {
         response.writeHead(200, LIVENESS_HEADERS);
@@ -68,7 +81,7 @@ export function createNodeHandler(config: HealthConfig, options: NodeHandlerOpti
     const parts: HealthRequestParts = {
       method,
       pathname,
-      format: query === "" ? null : new URLSearchParams(query).get("format"),
+      format: formatOf(query),
       accept: headerOf(request, "accept"),
       authorization: headerOf(request, "authorization"),
     };
@@ -79,9 +92,28 @@ export function createNodeHandler(config: HealthConfig, options: NodeHandlerOpti
     }
     answer.then(
       (answer) => send(response, answer),
-      () => send(response, { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": NO_STORE }, body: "internal error\n" }),
+      () => send(response, INTERNAL_ERROR),
     );
   };
+}
+
+const INTERNAL_ERROR: HealthAnswer = { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": NO_STORE }, body: "internal error\n" };
+
+function formatOf(query: string): string | null {
+  return query === "" ? null : new URLSearchParams(query).get("format");
+}
+
+/** The metrics path and its subsets, checked when the handler is created. */
+function metricsRoute(config: HealthConfig, options: NodeHandlerOptions): { path: string; subsets: readonly string[] } | undefined {
+  const { metricsPath, metricsSubsets } = options;
+  if (metricsPath === undefined) {
+    if (metricsSubsets !== undefined) throw new TypeError("probekit/node: metricsSubsets needs a metricsPath to serve them at, e.g. \"/metrics\"");
+    return undefined;
+  }
+  if (typeof metricsPath !== "string" || !/^\/[^\s?#]*$/.test(metricsPath)) {
+    throw new TypeError(`probekit/node: metricsPath must be a path starting with / (no spaces, query or fragment), got ${JSON.stringify(metricsPath)}`);
+  }
+  return { path: trimSlash(metricsPath), subsets: subsetList(config, metricsSubsets, "probekit/node: metricsSubsets") };
 }
 
 function send(response: ServerResponse, answer: HealthAnswer): void {
@@ -214,6 +246,8 @@ export function installShutdownDrain(options: ShutdownDrainOptions = {}): Shutdo
 
   async function runDrain(): Promise<void> {
     setShuttingDown(true);
+    // Nothing runs checks while draining: readiness answers 503 without them.
+    stopHealthRefreshes();
     log(`probekit: shutting down: readiness fails for ${drainMs} ms, then the process exits`);
     await delay(drainMs);
     // Closing the server, the checks' clients and onDrained share one deadline: a client

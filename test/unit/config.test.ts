@@ -29,6 +29,7 @@ describe("defineHealthConfig", () => {
         livenessPath: "/healthcheck/liveness",
         token: undefined,
         logger: undefined,
+        onStatusChange: undefined,
       },
     );
   });
