@@ -120,14 +120,17 @@ function startRun(config: HealthConfig, subset: string, state: SubsetState): Pro
 
 /**
  * A report may be answered without a run while the cache holds it, or, while a
- * background refresh runs the subset, for two of its intervals (past that the
- * refresh is stuck or slow, and the probe runs the checks as it would without one).
+ * background refresh runs the subset, for two of its intervals — two of its runs
+ * when a run takes longer than the interval, since the next report comes an interval
+ * plus a run after this one. Past that the refresh is stuck, and the probe runs the
+ * checks as it would without one.
  */
 function servable(state: SubsetState, now: number): boolean {
   if (state.report === undefined) return false;
   if (now < state.expiresAt) return true;
-  const interval = state.refreshIntervals.length === 0 ? 0 : Math.min(...state.refreshIntervals);
-  return interval > 0 && now - state.finishedAt < 2 * interval;
+  if (state.refreshIntervals.length === 0) return false;
+  const interval = Math.max(Math.min(...state.refreshIntervals), state.report.durationMs);
+  return now - state.finishedAt < 2 * interval;
 }
 
 /** The subset's report while it may be answered without a run (the adapters' hot path). */

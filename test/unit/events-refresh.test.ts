@@ -1,0 +1,242 @@
+/**
+ * Status-change events, background refresh and stale answers refreshed after the
+ * response: what a listener receives and when, that a listener can never break a
+ * run, that probes answer at once while a refresh runs, and that nothing is left
+ * running after stop(), closeHealthChecks or the drain.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, it } from "node:test";
+import {
+  closeHealthChecks,
+  defineCheck,
+  defineHealthConfig,
+  handleHealthRequest,
+  HealthConfigError,
+  runHealthChecks,
+  ServiceUnavailable,
+  startHealthRefresh,
+  type StatusChangeEvent,
+} from "../../src/index.ts";
+import { createHealthRoute } from "../../src/next/index.ts";
+import { counted, passing, quietConfig, recordingLogger, sleep } from "../helpers/checks.ts";
+
+/** A check whose outcome the test flips. */
+function switchable(name: string) {
+  const state = { up: true };
+  const check = defineCheck({
+    name,
+    check: () => {
+      if (!state.up) throw new ServiceUnavailable("connection refused");
+    },
+  });
+  return { check, state };
+}
+
+describe("onStatusChange", () => {
+  it("reports the first run (from undefined), then only changes, for each check and the subset", async () => {
+    const events: StatusChangeEvent[] = [];
+    const db = switchable("db");
+    const config = quietConfig({ subsets: { readiness: [db.check, passing("cache")] }, cacheTtlMs: 0, onStatusChange: (event) => void events.push(event) });
+
+    await runHealthChecks(config, "readiness");
+    assert.deepEqual(
+      events.map(({ subset, check, from, to }) => ({ subset, check, from, to })),
+      [
+        { subset: "readiness", check: "db", from: undefined, to: "pass" },
+        { subset: "readiness", check: "cache", from: undefined, to: "pass" },
+        { subset: "readiness", check: undefined, from: undefined, to: "pass" },
+      ],
+    );
+    events.length = 0;
+    await runHealthChecks(config, "readiness");
+    assert.deepEqual(events, [], "no change, no event");
+
+    db.state.up = false;
+    for (let i = 0; i < 3; i++) await runHealthChecks(config, "readiness");
+    assert.deepEqual(
+      events.map(({ check, from, to, output }) => ({ check, from, to, output })),
+      [
+        { check: "db", from: "pass", to: "fail", output: "unavailable: connection refused" },
+        { check: undefined, from: "pass", to: "fail", output: "db: unavailable: connection refused" },
+      ],
+      "one pass→fail per check and subset, none while it stays down",
+    );
+    assert.ok(!Number.isNaN(Date.parse(events[0]!.at)));
+    assert.ok(!("check" in events[1]!), "a subset event has no check key");
+
+    events.length = 0;
+    db.state.up = true;
+    await runHealthChecks(config, "readiness");
+    await runHealthChecks(config, "readiness");
+    assert.deepEqual(
+      events.map(({ check, from, to, output }) => ({ check, from, to, output })),
+      [
+        { check: "db", from: "fail", to: "pass", output: "" },
+        { check: undefined, from: "fail", to: "pass", output: "" },
+      ],
+    );
+  });
+
+  it("an event's output is the safe message, never the raw error", async () => {
+    const events: StatusChangeEvent[] = [];
+    const config = quietConfig({
+      subsets: { s: [defineCheck({ name: "raw", check: () => { throw new Error("password=hunter2 host=10.0.0.9"); } })] },
+      cacheTtlMs: 0,
+      onStatusChange: (event) => void events.push(event),
+    });
+    await runHealthChecks(config, "s");
+    assert.equal(events[0]!.output, "unavailable: unexpected error");
+    assert.ok(!JSON.stringify(events).includes("hunter2"));
+  });
+
+  it("cached answers are not runs: no event from them", async () => {
+    let calls = 0;
+    const config = quietConfig({ subsets: { s: [passing("a")] }, cacheTtlMs: 60_000, onStatusChange: () => void calls++ });
+    for (let i = 0; i < 5; i++) await runHealthChecks(config, "s");
+    assert.equal(calls, 2, "check and subset, once");
+  });
+
+  it("a throwing or rejecting listener is logged and breaks neither the run nor the probe", async () => {
+    for (const listener of [
+      () => { throw new Error("listener broke"); },
+      () => { throw "a string"; },
+      () => Promise.reject(new Error("listener rejected")),
+    ]) {
+      const logger = recordingLogger();
+      const config = defineHealthConfig({ subsets: { s: [passing("a")] }, cacheTtlMs: 0, logger, onStatusChange: listener });
+      const response = await handleHealthRequest(new Request("http://localhost/healthcheck/s?format=json"), config);
+      assert.equal(response.status, 200);
+      assert.equal((await response.json()).status, "pass");
+      await sleep(0);
+      assert.ok(logger.lines.some((line) => line.level === "error" && line.message.startsWith("probekit: onStatusChange failed for s")), JSON.stringify(logger.lines));
+    }
+  });
+
+  it("listeners are not awaited: one that never settles does not hold the probe", async () => {
+    const config = quietConfig({ subsets: { s: [passing("a")] }, cacheTtlMs: 0, onStatusChange: () => new Promise(() => {}) });
+    const started = performance.now();
+    const report = await runHealthChecks(config, "s");
+    assert.equal(report.status, "pass");
+    assert.ok(performance.now() - started < 1000);
+  });
+
+  it("a listener that is not a function is a config error (E003)", () => {
+    assert.throws(
+      () => defineHealthConfig({ subsets: { s: [passing("a")] }, onStatusChange: "https://hooks.example" as never }),
+      (error: unknown) => error instanceof HealthConfigError && error.issues.some((issue) => issue.code === "E003" && issue.path === "onStatusChange" && issue.message === "must be a function"),
+    );
+  });
+});
+
+describe("startHealthRefresh", () => {
+  it("probes answer the refreshed report at once instead of waiting for a 500 ms check", async () => {
+    const slow = counted("slow", 500);
+    const config = quietConfig({ subsets: { readiness: [slow] }, cacheTtlMs: 0 });
+    const stop = startHealthRefresh(config, { subsets: ["readiness"], intervalMs: 200 });
+    try {
+      // The first refresh run is under way: wait for its report.
+      while (slow.runs === 0) await sleep(10);
+      await sleep(600);
+      const timings: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const started = performance.now();
+        const response = await handleHealthRequest(new Request("http://localhost/healthcheck/readiness"), config);
+        assert.equal(response.status, 200);
+        timings.push(performance.now() - started);
+        await sleep(25);
+      }
+      assert.ok(Math.max(...timings) < 250, `slowest probe ${Math.max(...timings).toFixed(1)} ms: ${timings.map((t) => t.toFixed(1)).join(", ")}`);
+      assert.ok(slow.runs >= 2 && slow.runs <= 4, `runs: ${slow.runs}`);
+    } finally {
+      stop();
+    }
+  });
+
+  it("a report older than two intervals is not served: the probe runs as without a refresh", async () => {
+    const slow = counted("slow", 0);
+    const config = quietConfig({ subsets: { s: [slow] }, cacheTtlMs: 0 });
+    const stop = startHealthRefresh(config, { subsets: ["s"], intervalMs: 60_000 });
+    while (slow.runs === 0) await sleep(5);
+    await runHealthChecks(config, "s");
+    assert.equal(slow.runs, 1, "served from the refresh");
+    stop();
+    await runHealthChecks(config, "s");
+    assert.equal(slow.runs, 2, "after stop() the probe runs the checks");
+  });
+
+  it("rejects unknown subsets and bad intervals when it starts", () => {
+    const config = quietConfig({ subsets: { s: [passing("a")] } });
+    assert.throws(() => startHealthRefresh(config, { subsets: ["x"], intervalMs: 1000 }), /startHealthRefresh: unknown subset "x"; known subsets: s/);
+    assert.throws(() => startHealthRefresh(config, { subsets: [], intervalMs: 1000 }), /name the subsets/);
+    for (const intervalMs of [0, -1, 1.5, Number.NaN, 2 ** 31, "1000"]) {
+      assert.throws(() => startHealthRefresh(config, { subsets: ["s"], intervalMs: intervalMs as number }), /intervalMs must be a whole number/, String(intervalMs));
+    }
+  });
+
+  for (const how of ["stop", "close", "drain"] as const) {
+    it(`leaves no timer after ${how === "stop" ? "stop()" : how === "close" ? "closeHealthChecks" : "the drain"}: the process exits at once`, () => {
+      const script = fileURLToPath(new URL("../helpers/refresh-child.ts", import.meta.url));
+      const child = spawnSync(process.execPath, ["--import", "tsx", script, how], { encoding: "utf8", timeout: 20_000 });
+      assert.equal(child.status, 0, child.stderr);
+      assert.match(child.stdout, how === "drain" ? /^runs: several after: 0$/m : /^runs: several after: 1$/m);
+      assert.match(child.stdout, /^active: none$/m);
+    });
+  }
+
+  it("closeHealthChecks stops the config's refresh", async () => {
+    const check = counted("c");
+    const config = quietConfig({ subsets: { s: [check] }, cacheTtlMs: 0 });
+    startHealthRefresh(config, { subsets: ["s"], intervalMs: 10 });
+    await sleep(60);
+    await closeHealthChecks(config);
+    const runs = check.runs;
+    await sleep(60);
+    assert.equal(check.runs, runs);
+  });
+});
+
+describe("createHealthRoute(config, { after })", () => {
+  it("answers a stale report at once and refreshes it after the response", async () => {
+    const slow = counted("slow", 300);
+    const config = quietConfig({ subsets: { readiness: [slow] }, cacheTtlMs: 50 });
+    const tasks: (() => Promise<unknown>)[] = [];
+    const { GET } = createHealthRoute(config, { after: (task) => void tasks.push(task), staleMs: 10_000 });
+    const request = () => GET(new Request("http://localhost/healthcheck/readiness"), { params: Promise.resolve({ subset: "readiness" }) });
+
+    // No report yet: the first request waits for the run, as without `after`.
+    assert.equal((await request()).status, 200);
+    assert.equal(slow.runs, 1);
+    assert.equal(tasks.length, 0);
+
+    await sleep(80); // past cacheTtlMs
+    const started = performance.now();
+    const response = await request();
+    const took = performance.now() - started;
+    assert.equal(response.status, 200);
+    assert.ok(took < 200, `stale answer took ${took.toFixed(1)} ms`);
+    assert.equal(tasks.length, 1, "one refresh handed to after()");
+    assert.equal(slow.runs, 1, "the refresh runs only when after() runs it");
+    await tasks[0]!();
+    assert.equal(slow.runs, 2);
+  });
+
+  it("a report older than staleMs is not answered: the request runs the checks", async () => {
+    const check = counted("c");
+    const config = quietConfig({ subsets: { s: [check] }, cacheTtlMs: 0 });
+    const tasks: unknown[] = [];
+    const { GET } = createHealthRoute(config, { subset: "s", after: (task) => void tasks.push(task), staleMs: 20 });
+    await GET(new Request("http://localhost/s"));
+    await sleep(40);
+    await GET(new Request("http://localhost/s"));
+    assert.equal(check.runs, 2);
+    assert.equal(tasks.length, 0);
+  });
+
+  it("rejects a non-function after and a bad staleMs when the route is created", () => {
+    const config = quietConfig({ subsets: { s: [passing("a")] } });
+    assert.throws(() => createHealthRoute(config, { after: "later" as never }), /after must be a function/);
+    assert.throws(() => createHealthRoute(config, { after: () => {}, staleMs: -1 }), /staleMs must be a whole number/);
+  });
+});

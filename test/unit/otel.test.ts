@@ -1,0 +1,91 @@
+/**
+ * probekit/otel against the real OpenTelemetry metrics SDK (no fake meter): the
+ * instruments, their attributes and units, one run per subset per collection, and
+ * unregistering.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { metrics } from "@opentelemetry/api";
+import { registerHealthMetrics } from "../../src/otel/index.ts";
+import { counted, failing, passing, quietConfig, warning } from "../helpers/checks.ts";
+import { otelSdk, valueOf } from "../helpers/otel.ts";
+
+describe("registerHealthMetrics", () => {
+  it("observes subset and check status (1/0 per status), duration in seconds and runs", async () => {
+    const sdk = otelSdk();
+    const config = quietConfig({ subsets: { readiness: [passing("db")], integrations: [passing("db"), warning("disk", "90% used", { critical: false }), failing("mail", "down 10.0.0.1")] }, cacheTtlMs: 0 });
+    const unregister = registerHealthMetrics(config, { subsets: ["readiness", "integrations"], meter: sdk.meter });
+    try {
+      const points = await sdk.collect();
+      assert.equal(valueOf(points, "probekit.subset.status", { subset: "readiness", status: "pass" }), 1);
+      assert.equal(valueOf(points, "probekit.subset.status", { subset: "readiness", status: "fail" }), 0);
+      assert.equal(valueOf(points, "probekit.subset.status", { subset: "integrations", status: "fail" }), 1);
+      assert.equal(valueOf(points, "probekit.check.status", { subset: "integrations", check: "disk", status: "warn" }), 1);
+      assert.equal(valueOf(points, "probekit.check.status", { subset: "integrations", check: "disk", status: "pass" }), 0);
+      assert.equal(points.find((point) => point.name === "probekit.check.status" && point.attributes.check === "disk")?.attributes.critical, false);
+      assert.equal(valueOf(points, "probekit.check.status", { subset: "integrations", check: "mail", status: "fail" }), 1);
+      const duration = points.find((point) => point.name === "probekit.check.duration" && point.attributes.check === "mail")!;
+      assert.equal(duration.unit, "s");
+      assert.ok(duration.value >= 0 && duration.value < 1);
+      assert.equal(valueOf(points, "probekit.check.runs", { subset: "readiness", check: "db", status: "pass" }), 1);
+      assert.equal(points.filter((point) => point.name === "probekit.subset.status").length, 6, "two subsets × three statuses");
+      for (const point of points) assert.ok(!JSON.stringify(point).includes("10.0.0.1"), "no raw text in attributes");
+      const again = await sdk.collect();
+      assert.equal(valueOf(again, "probekit.check.runs", { subset: "readiness", check: "db", status: "pass" }), 2, "a cumulative counter");
+    } finally {
+      unregister();
+      await sdk.shutdown();
+    }
+  });
+
+  it("one collection runs each subset at most once; a cached report runs nothing", async () => {
+    const sdk = otelSdk();
+    const check = counted("c", 20);
+    const config = quietConfig({ subsets: { a: [check], b: [check] }, cacheTtlMs: 60_000 });
+    const unregister = registerHealthMetrics(config, { subsets: ["a", "b"], meter: sdk.meter });
+    try {
+      await sdk.collect();
+      assert.equal(check.runs, 2, "one run of each subset");
+      await Promise.all([sdk.collect(), sdk.collect()]);
+      assert.equal(check.runs, 2, "served from the cache");
+    } finally {
+      unregister();
+      await sdk.shutdown();
+    }
+  });
+
+  it("the unregister function stops the observations (and is safe to call twice)", async () => {
+    const sdk = otelSdk();
+    const check = counted("c");
+    const config = quietConfig({ subsets: { a: [check] }, cacheTtlMs: 0 });
+    const unregister = registerHealthMetrics(config, { subsets: ["a"], meter: sdk.meter });
+    await sdk.collect();
+    unregister();
+    unregister();
+    const points = await sdk.collect();
+    assert.equal(check.runs, 1, "the collection ran nothing");
+    // The SDK may repeat a cumulative point it already has; it gets no new value.
+    assert.ok((valueOf(points, "probekit.check.runs", { subset: "a", check: "c", status: "pass" }) ?? 1) <= 1);
+    await sdk.shutdown();
+  });
+
+  it("uses the global MeterProvider's meter when none is given", async () => {
+    const sdk = otelSdk();
+    assert.ok(metrics.setGlobalMeterProvider(sdk.provider));
+    const config = quietConfig({ subsets: { a: [passing("x")] }, cacheTtlMs: 0 });
+    const unregister = registerHealthMetrics(config, { subsets: ["a"] });
+    try {
+      const points = await sdk.collect();
+      assert.equal(valueOf(points, "probekit.subset.status", { subset: "a", status: "pass" }), 1);
+    } finally {
+      unregister();
+      metrics.disable();
+      await sdk.shutdown();
+    }
+  });
+
+  it("rejects unknown subsets when it registers", () => {
+    const config = quietConfig({ subsets: { a: [passing("x")] } });
+    assert.throws(() => registerHealthMetrics(config, { subsets: ["b"] }), /probekit\/otel: registerHealthMetrics: unknown subset "b"; known subsets: a/);
+  });
+});
