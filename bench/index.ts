@@ -11,13 +11,14 @@
  *  6. parallelism: five 100 ms checks, parallel and sequential
  *  7. edge bundle weight of probekit/middleware and probekit + probekit/next
  *  8. CLI startup against bare node
+ *  9. metrics: a scrape from the cache and an uncached render vs prom-client, and what a scrape adds to a run
  *
  * The load generator (autocannon) runs here, every server in a child process;
  * contenders alternate within each round and figures are medians over rounds,
  * ratios the medians of per-round ratios. A missed target is reported, never a failure.
  *
  * Flags (after `npm run bench --`): --quick (or BENCH_QUICK=1: 3 rounds × 2 s,
- * Next only with --next), --no-next, --only=node,fetch,bun,next,coalescing,parallelism,bundle,cli,
+ * Next only with --next), --no-next, --only=node,fetch,bun,next,coalescing,parallelism,bundle,cli,metrics,
  * --rounds=N, --duration=S, --connections=N, --cpu-prof (profiles the servers of
  * sections 1–3 into bench/results/profiles and lists their hottest functions).
  */
@@ -30,11 +31,12 @@ import { bundleSection } from "./bundle.ts";
 import { measureCliStartup } from "./cli-startup.ts";
 import { bunSection, fetchSection, nodeHttpSection } from "./http.ts";
 import { formatTable, progress, REPO, VERDICT_COLUMNS, type BenchSettings, type Row, type SectionResult } from "./lib.ts";
+import { metricsSection } from "./metrics.ts";
 import { nextSection } from "./next.ts";
 import { coalescingSection, parallelismSection } from "./runs.ts";
 
 const RESULTS_DIR = join(REPO, "bench/results");
-const SECTIONS = ["node", "fetch", "bun", "next", "coalescing", "parallelism", "bundle", "cli"] as const;
+const SECTIONS = ["node", "fetch", "bun", "next", "coalescing", "parallelism", "bundle", "cli", "metrics"] as const;
 type SectionId = (typeof SECTIONS)[number];
 
 const { values: flags } = parseArgs({
@@ -77,6 +79,7 @@ const runners: Record<SectionId, () => Promise<SectionResult>> = {
   parallelism: () => parallelismSection(settings),
   bundle: () => bundleSection(),
   cli: () => cliSection(settings),
+  metrics: () => metricsSection(settings),
 };
 
 // ---------------------------------------------------------------- 8. CLI startup

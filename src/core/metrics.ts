@@ -162,6 +162,7 @@ export function labelValue(text: string): string {
   return /[\\"\n]/.test(text) ? text.replace(/[\\"\n]/g, (char) => (char === "\n" ? "\\n" : `\\${char}`)) : text;
 }
 
+/** Milliseconds (kept to 0.01 ms by the runner) as seconds, without float noise like 0.00007000000000000001. */
 function seconds(ms: number): string {
-  return String(ms / 1000);
+  return String(Math.round(ms * 100) / 100_000);
 }

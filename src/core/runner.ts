@@ -177,7 +177,9 @@ function subsetState(config: HealthConfig, subset: string): SubsetState {
 function recordRun(config: HealthConfig, state: SubsetState, report: HealthReport): void {
   const listener = config.options.onStatusChange;
   let events: StatusChangeEvent[] | undefined;
-  const at = listener === undefined ? "" : new Date().toISOString();
+  // Made only when something changed: most runs change nothing, and a Date costs more than the rest.
+  let changedAt: string | undefined;
+  const at = () => (changedAt ??= new Date().toISOString());
   for (const check of report.checks) {
     let counts = state.runs.get(check.name);
     if (counts === undefined) state.runs.set(check.name, (counts = { pass: 0, warn: 0, fail: 0 }));
@@ -185,12 +187,12 @@ function recordRun(config: HealthConfig, state: SubsetState, report: HealthRepor
     const from = state.lastCheckStatus.get(check.name);
     if (from === check.status) continue;
     state.lastCheckStatus.set(check.name, check.status);
-    if (listener !== undefined) (events ??= []).push({ subset: report.subset, check: check.name, from, to: check.status, output: check.output, at });
+    if (listener !== undefined) (events ??= []).push({ subset: report.subset, check: check.name, from, to: check.status, output: check.output, at: at() });
   }
   const from = state.lastStatus;
   if (from !== report.status) {
     state.lastStatus = report.status;
-    if (listener !== undefined) (events ??= []).push({ subset: report.subset, from, to: report.status, output: subsetOutput(report), at });
+    if (listener !== undefined) (events ??= []).push({ subset: report.subset, from, to: report.status, output: subsetOutput(report), at: at() });
   }
   if (events !== undefined) for (const event of events) notify(listener!, event, config.options.logger);
 }

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import {
@@ -51,7 +52,7 @@ describe("onStatusChange", () => {
     );
     events.length = 0;
     await runHealthChecks(config, "readiness");
-    assert.deepEqual(events, [], "no change, no event");
+    assert.equal(events.length, 0, "no change, no event");
 
     db.state.up = false;
     for (let i = 0; i < 3; i++) await runHealthChecks(config, "readiness");
@@ -120,6 +121,53 @@ describe("onStatusChange", () => {
     const report = await runHealthChecks(config, "s");
     assert.equal(report.status, "pass");
     assert.ok(performance.now() - started < 1000);
+  });
+
+  it("the README's webhook recipe posts one Slack-style message per subset change, and a dead webhook breaks nothing", async () => {
+    const received: { text: string }[] = [];
+    const hook = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk) => (body += chunk));
+      request.on("end", () => {
+        assert.equal(request.method, "POST");
+        assert.equal(request.headers["content-type"], "application/json");
+        received.push(JSON.parse(body));
+        response.end("ok");
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
+    const webhookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+    // As in the README, with the URL from a variable instead of the environment.
+    const onStatusChange = (event: StatusChangeEvent) => {
+      if (event.check !== undefined || event.from === undefined) return;
+      return fetch(webhookUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: `${event.subset}: ${event.from} → ${event.to}${event.output ? ` (${event.output})` : ""}` }),
+        signal: AbortSignal.timeout(5000),
+      });
+    };
+    const db = switchable("db");
+    const logger = recordingLogger();
+    const config = defineHealthConfig({ subsets: { readiness: [db.check] }, cacheTtlMs: 0, logger, onStatusChange });
+    try {
+      await runHealthChecks(config, "readiness");
+      db.state.up = false;
+      await runHealthChecks(config, "readiness");
+      await runHealthChecks(config, "readiness");
+      db.state.up = true;
+      await runHealthChecks(config, "readiness");
+      for (let i = 0; i < 100 && received.length < 2; i++) await sleep(10);
+      assert.deepEqual(received, [{ text: "readiness: pass → fail (db: unavailable: connection refused)" }, { text: "readiness: fail → pass" }]);
+      // The webhook goes away: the run still passes, the failure is logged.
+      await new Promise<void>((resolve) => hook.close(() => resolve()));
+      db.state.up = false;
+      assert.equal((await runHealthChecks(config, "readiness")).status, "fail");
+      for (let i = 0; i < 200 && !logger.lines.some((line) => line.message.includes("onStatusChange failed")); i++) await sleep(10);
+      assert.ok(logger.lines.some((line) => line.message.startsWith("probekit: onStatusChange failed for readiness: TypeError: fetch failed")), JSON.stringify(logger.lines.map((line) => line.message)));
+    } finally {
+      hook.close();
+    }
   });
 
   it("a listener that is not a function is a config error (E003)", () => {
