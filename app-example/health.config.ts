@@ -2,8 +2,13 @@
  * One config for the web app's route handlers and for the `probekit` CLI
  * (the worker's exec probes). With no environment it needs no outside service;
  * DATABASE_URL and REDIS_URL each add their check.
+ *
+ * Next bundles instrumentation.ts apart from the routes, and each bundle evaluates
+ * this file: the config is kept on globalThis (as a PrismaClient is), so the
+ * background refresh, the metrics and the drain started there act on the very
+ * config the routes serve.
  */
-import { defineHealthConfig, type Check } from "probekit";
+import { defineHealthConfig, type Check, type HealthConfig } from "probekit";
 import { fileHeartbeat } from "probekit/checks/heartbeat";
 import { httpEndpoint } from "probekit/checks/http";
 import { postgresHeartbeat } from "probekit/checks/postgres";
@@ -21,7 +26,11 @@ export const workerHeartbeatFile = process.env.WORKER_HEARTBEAT_FILE ?? "/tmp/wo
 const database: Check[] = DATABASE_URL ? [postgresHeartbeat({ url: DATABASE_URL })] : [];
 const cache: Check[] = REDIS_URL ? [cacheRoundtrip({ name: "default", url: REDIS_URL })] : [];
 
-export default defineHealthConfig({
+const shared = globalThis as { probekitConfig?: HealthConfig };
+
+export default (shared.probekitConfig ??= defineHealthConfig({
+  // Every change of a check's or a subset's status, as one JSON line for the log collector.
+  onStatusChange: (event) => console.info(JSON.stringify({ msg: "probekit status change", ...event })),
   subsets: {
     // The web pod's /healthcheck/liveness is answered by withLiveness in proxy.ts
     // before this config is read. This subset is the worker's exec probe
@@ -44,4 +53,4 @@ export default defineHealthConfig({
       httpEndpoint({ name: "login-page", url: `${ownOrigin}/login`, expectStatus: 200 }),
     ],
   },
-});
+}));

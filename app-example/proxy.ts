@@ -3,11 +3,11 @@ import { withLiveness } from "probekit/middleware";
 
 /**
  * The app's own proxy: every page needs a session cookie, or it is sent to /login.
- * Health routes are public; liveness never gets here, withLiveness answers it first.
+ * Health routes and the metrics route are public; liveness never gets here, withLiveness answers it first.
  */
 function requireSession(request: NextRequest) {
   const { pathname } = request.nextUrl;
-  const isPublic = pathname === "/login" || pathname.startsWith("/healthcheck/") || pathname.startsWith("/edge/healthcheck/");
+  const isPublic = pathname === "/login" || pathname === "/metrics" || pathname.startsWith("/healthcheck/") || pathname.startsWith("/edge/healthcheck/");
   if (isPublic || request.cookies.has("session")) return NextResponse.next();
   return NextResponse.redirect(new URL("/login", request.url));
 }

@@ -43,10 +43,7 @@ const FAMILIES: readonly Family[] = [
     type: "gauge",
     help: "Status of each subset in its latest run: 1 for the status it has, 0 for the others.",
     samples(out, reports) {
-      for (const report of reports) {
-        const subset = labelValue(report.subset);
-        for (const status of STATUSES) out.push(`probekit_subset_status{subset="${subset}",status="${status}"} ${report.status === status ? 1 : 0}`);
-      }
+      for (const report of reports) statusSeries(out, "probekit_subset_status", `subset="${labelValue(report.subset)}"`, report.status);
     },
   },
   {
@@ -72,13 +69,7 @@ const FAMILIES: readonly Family[] = [
     type: "gauge",
     help: "Status of each check in its subset's latest run: 1 for the status it has, 0 for the others.",
     samples(out, reports) {
-      for (const report of reports) {
-        const subset = labelValue(report.subset);
-        for (const check of report.checks) {
-          const labels = `subset="${subset}",check="${labelValue(check.name)}",critical="${check.critical}"`;
-          for (const status of STATUSES) out.push(`probekit_check_status{${labels},status="${status}"} ${check.status === status ? 1 : 0}`);
-        }
-      }
+      forEachCheck(reports, (labels, check) => statusSeries(out, "probekit_check_status", `${labels},critical="${check.critical}"`, check.status));
     },
   },
   {
@@ -148,6 +139,11 @@ export function toMetricsText(config: HealthConfig, reports: readonly HealthRepo
   }
   if (format === "openmetrics") out.push("# EOF");
   return `${out.join("\n")}\n`;
+}
+
+/** One series per status: 1 for the current one, 0 for the others. */
+function statusSeries(out: string[], name: string, labels: string, current: HealthStatus): void {
+  for (const status of STATUSES) out.push(`${name}{${labels},status="${status}"} ${current === status ? 1 : 0}`);
 }
 
 function forEachCheck(reports: readonly HealthReport[], each: (labels: string, check: HealthReport["checks"][number]) => void): void {

@@ -42,6 +42,7 @@ import {
   tail,
 } from "../helpers/next-app.ts";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
+import { startPrometheus } from "../helpers/prometheus.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startUpstashServer, type UpstashServer } from "../helpers/upstash-server.ts";
 
@@ -54,6 +55,10 @@ const SETUP_TIMEOUT_MS = 25 * MINUTE;
 const PAST_CACHE_MS = 1_200;
 /** app-example's instrumentation.ts drains this long on SIGTERM in the standalone server. */
 const STANDALONE_DRAIN_MS = 1_500;
+/** The background refresh's interval under next start (HEALTH_REFRESH_MS). */
+const REFRESH_MS = 200;
+/** What Prometheus 2.x sends on every scrape (captured from the real server). */
+const PROMETHEUS_SCRAPE_ACCEPT = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 let services: { postgres: PostgresServer; redis: RedisServer; upstash: UpstashServer; databaseUrl: string } | undefined;
 let appDir: string | undefined;
@@ -76,16 +81,20 @@ after(async () => {
 describe("app-example: next build + next start, no environment", () => {
   let server: { server: ChildProcess; output: () => string; baseUrl: string } | undefined;
   let buildOutput = "";
+  let otelPort = 0;
 
   before(async () => {
     const dir = installedApp();
     buildOutput = (await runCommand("next build", process.execPath, [nextBin(dir), "build"], { cwd: dir, timeoutMs: 10 * MINUTE })).all;
     const port = await freePort();
+    otelPort = await freePort();
     const env = {
       ...childEnv(),
       PORT: String(port),
       NEXT_MANUAL_SIG_HANDLE: "1",
       DRAIN_MS: "1000",
+      HEALTH_REFRESH_MS: String(REFRESH_MS),
+      OTEL_PROMETHEUS_PORT: String(otelPort),
       UPSTASH_REDIS_REST_URL: runningServices().upstash.url,
       UPSTASH_REDIS_REST_TOKEN: runningServices().upstash.token,
     };
@@ -162,6 +171,58 @@ describe("app-example: next build + next start, no environment", () => {
     const signedIn = await get("/", { headers: { cookie: "session=1" } });
     assert.equal(signedIn.status, 200);
     assert.match(await signedIn.text(), /Signed in/);
+  });
+
+  it("/metrics answers Prometheus's scrape with OpenMetrics for both subsets; HEAD and a curl get the 0.0.4 text", async () => {
+    const scrape = await get("/metrics", { headers: { accept: PROMETHEUS_SCRAPE_ACCEPT } });
+    assert.equal(scrape.status, 200);
+    assert.equal(scrape.headers.get("content-type"), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    assert.equal(scrape.headers.get("cache-control"), NO_STORE);
+    const text = await scrape.text();
+    assert.ok(text.endsWith("# EOF\n"), text.slice(-80));
+    for (const line of ['probekit_subset_status{subset="readiness",status="pass"} 1', 'probekit_subset_status{subset="integrations",status="pass"} 1']) {
+      assert.ok(text.split("\n").includes(line), `${line} missing:\n${text}`);
+    }
+    const curl = await get("/metrics", { headers: { accept: "*/*" } });
+    assert.equal(curl.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+    const head = await get("/metrics", { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), "");
+  });
+
+  it("instrumentation.ts refreshes the very config the routes serve: runs grow and status changes are logged with nobody probing", async () => {
+    const runsOf = async () => {
+      const text = await (await get("/healthcheck/readiness?format=prometheus")).text();
+      return Number(/^probekit_check_runs_total\{subset="readiness",check="memory",status="pass"\} (\d+)$/m.exec(text)?.[1]);
+    };
+    const first = await runsOf();
+    await sleep(10 * REFRESH_MS);
+    const later = await runsOf();
+    // Without the refresh, two probes 2 s apart would run it at most twice.
+    assert.ok(later - first >= 5, `runs went from ${first} to ${later}`);
+    const output = server!.output();
+    assert.match(output, /\{"msg":"probekit status change","subset":"readiness","check":"memory","to":"pass",/, tail(output, 20));
+    assert.match(output, /\{"msg":"probekit status change","subset":"integrations","to":"pass",/, tail(output, 20));
+  });
+
+  it("a real Prometheus scrapes /metrics and the OpenTelemetry exporter of instrumentation.ts: up, and the same families", async () => {
+    const prometheus = await startPrometheus([
+      { name: "app", target: new URL(server!.baseUrl).host, metricsPath: "/metrics" },
+      { name: "otel", target: `127.0.0.1:${otelPort}`, metricsPath: "/metrics" },
+    ]);
+    try {
+      for (const job of ["app", "otel"]) {
+        await prometheus.waitFor(`up{job="${job}"}`, (samples) => samples[0]?.value === 1);
+        const samples = await prometheus.waitFor(`probekit_subset_status{job="${job}",status="pass"}`, (found) => found.length === 2);
+        assert.deepEqual(samples.map((sample) => [sample.metric.subset, sample.value]).sort(), [["integrations", 1], ["readiness", 1]], job);
+        const checks = await prometheus.query(`probekit_check_status{job="${job}",subset="integrations",status="pass"}`);
+        assert.deepEqual(checks.map((sample) => sample.metric.check).sort(), ["disk", "login-page", "memory"], job);
+      }
+      const runs = await prometheus.waitFor('probekit_check_runs_total{job="otel",subset="readiness",check="memory",status="pass"}', (found) => (found[0]?.value ?? 0) > 0);
+      assert.equal(runs.length, 1);
+    } finally {
+      await prometheus.stop();
+    }
   });
 
   it("the edge route serves its own subset: Upstash and the app's liveness", async () => {
