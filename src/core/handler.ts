@@ -140,8 +140,12 @@ function reportNowOrLater(config: HealthConfig, subset: string, options: StaleOp
   if (options.after !== undefined) {
     const stale = latestReport(config, subset, options.staleMs ?? DEFAULT_STALE_MS);
     if (stale !== undefined) {
-      options.after(() => runHealthChecks(config, subset).catch(() => undefined));
-      return stale;
+      try {
+        options.after(() => runHealthChecks(config, subset).catch(() => undefined));
+        return stale;
+      } catch {
+        // Next's after() throws outside a request scope: run now, as without it.
+      }
     }
   }
   return runHealthChecks(config, subset);

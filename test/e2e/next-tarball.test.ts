@@ -75,7 +75,7 @@ describe("probekit tarball in a Next.js 16 app (cacheComponents, proxy.ts)", () 
     it("reports the health routes as dynamic, not prerendered", async () => {
       const { buildOutput, dir } = runningApp();
       const table = routeTable(buildOutput);
-      for (const route of ["/healthcheck/[subset]", "/fixed-readiness"]) {
+      for (const route of ["/healthcheck/[subset]", "/fixed-readiness", "/stale/[subset]"]) {
         assert.equal(table.get(route), "ƒ", `next build should list ${route} as ƒ (Dynamic):\n${buildOutput}`);
       }
       const manifest = JSON.parse(await readFile(join(dir, ".next/prerender-manifest.json"), "utf8")) as {
@@ -181,6 +181,29 @@ describe("probekit tarball in a Next.js 16 app (cacheComponents, proxy.ts)", () 
       await sleep(50);
       const second = await countingRun();
       assert.ok(second > first, `the counter did not move (run ${first}, then run ${second})`);
+    });
+  });
+
+  describe("stale answers refreshed by Next's after() (app/stale/[subset]/route.ts)", () => {
+    const refreshed = async () => {
+      const started = performance.now();
+      const response = await get("/stale/refreshed", { headers: { accept: "application/json" } });
+      assert.equal(response.status, 200);
+      const body = (await response.json()) as HealthBody;
+      return { run: Number(/^run (\d+)$/.exec(body.checks.refreshed?.[0]?.output ?? "")?.[1]), ms: performance.now() - started };
+    };
+
+    it("the first request waits for the 800 ms run; later ones get the last report at once while after() runs the next", async () => {
+      const first = await refreshed();
+      assert.ok(first.ms >= 700, `the first request took ${first.ms.toFixed(0)} ms: it cannot have run the check`);
+      const second = await refreshed();
+      assert.equal(second.run, first.run, "answered the report it had");
+      assert.ok(second.ms < 600, `a stale answer took ${second.ms.toFixed(0)} ms`);
+      // The refresh ran after that response: the next answer is its report.
+      await sleep(1_200);
+      const third = await refreshed();
+      assert.equal(third.run, first.run + 1, `after() did not refresh (runs ${first.run}, ${second.run}, ${third.run})`);
+      assert.ok(third.ms < 600, `took ${third.ms.toFixed(0)} ms`);
     });
   });
 

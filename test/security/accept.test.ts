@@ -32,7 +32,10 @@ after(async () => (await server)?.close());
 const HTML = "text/html; charset=utf-8";
 const JSON_TYPE = "application/json";
 const HEALTH_JSON = "application/health+json";
-const NOT_ACCEPTABLE = "not acceptable: this resource is available as text/html, application/json, application/health+json\n";
+const OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
+const NOT_ACCEPTABLE =
+  "not acceptable: this resource is available as text/html, application/json, application/health+json, application/openmetrics-text; version=1.0.0, text/plain; version=0.0.4\n";
 
 /** A header value as the wire carries it: UTF-8 bytes read as latin1 (what node:http hands over), no CR, LF or NUL. */
 function onTheWire(value: string): string {
@@ -53,6 +56,8 @@ async function assertValidAnswer(response: Response, what: string): Promise<stri
   assert.equal(response.status, 200, context);
   if (type === HTML) assert.match(body, /^<!doctype html>[\s\S]*<\/html>$/, context);
   else if (type === JSON_TYPE || type === HEALTH_JSON) assert.equal(JSON.parse(body).status, "pass", context);
+  else if (type === OPENMETRICS) assert.match(body, /^# TYPE [\s\S]*\n# EOF\n$/, context);
+  else if (type === PROMETHEUS) assert.match(body, /^# TYPE [\s\S]*\nprobekit_shutting_down 0\n$/, context);
   else assert.fail(`unknown content type: ${context}`);
   return type;
 }
@@ -109,6 +114,28 @@ const HAND_LIST: [string, string | 406][] = [
   [huge("text/html;q=0.1", 3000), HTML], // under 4 KB: parsed
   [huge("image/png;q=0.5", 3000), 406],
   [huge("image/png;q=0.5", 8192), HTML], // 8 KB: too long to parse, counts as */*
+  // Metrics: only the exact type, in a version probekit writes; odd versions fall through to the next range.
+  ["application/openmetrics-text", OPENMETRICS],
+  ["APPLICATION/OPENMETRICS-TEXT; VERSION=1.0.0", OPENMETRICS],
+  ['application/openmetrics-text;version="1.0.0"', OPENMETRICS],
+  ["application/openmetrics-text;version=", HTML],
+  ['application/openmetrics-text;version="1.0.0', HTML],
+  ["application/openmetrics-text;version=1.0.0;q=2", HTML],
+  ["application/openmetrics-text;version=1.0", 406],
+  ["application/openmetrics-text;version=1.0.0.0", 406],
+  ["application/openmetrics-text;version=1.0.0, */*;q=0.1", OPENMETRICS],
+  ["application/openmetrics-text;version=3, */*;q=0.1", HTML],
+  ["application/openmetrics-text;version=3, text/plain;version=0.0.4;q=0.5", PROMETHEUS],
+  ["application/openmetrics-*", 406], // a well-formed range ("*" is a token character) that names no type offered
+  ["application/openmetrics-text;q=0, text/plain;version=0.0.4", PROMETHEUS],
+  ["text/plain", 406],
+  ["text/plain;version=0.0.4", PROMETHEUS],
+  ["text/plain; version=0.0.4; charset=utf-8", PROMETHEUS],
+  ["text/plain;version=0.0.5", 406],
+  ["text/plain;version=" + "9".repeat(300), 406],
+  ["text/plain;version=0.0.4, text/html", PROMETHEUS],
+  ["text/html, text/plain;version=0.0.4", HTML],
+  ["text/*;version=0.0.4", HTML],
   [`application/json;${"x=y;".repeat(2000)}`, HTML],
   [`application/json;${"x=y;".repeat(500)}q=1`, JSON_TYPE],
   [huge("a/b;q=0.5", 8192), HTML],

@@ -233,10 +233,14 @@ for (const adapter of ADAPTERS) {
         assert.equal(response.status, 200, context);
         assert.equal(response.headers.get("content-type"), "application/json", context);
         assert.equal(JSON.parse(body).status, "pass", context);
+      } else if (wanted === "openmetrics" || wanted === "prometheus") {
+        assert.equal(response.status, 200, context);
+        assert.match(response.headers.get("content-type") ?? "", wanted === "openmetrics" ? /^application\/openmetrics-text; version=1\.0\.0/ : /^text\/plain; version=0\.0\.4/, context);
+        assert.match(body, /probekit_subset_status\{subset="readiness",status="pass"\} 1/, context);
       } else {
         assert.equal(response.status, 400, context);
         assert.equal(response.headers.get("content-type"), "text/plain; charset=utf-8", context);
-        assert.equal(body, `unknown format ${JSON.stringify(value.slice(0, 32))}: use ?format=json or ?format=html\n`, context);
+        assert.equal(body, `unknown format ${JSON.stringify(value.slice(0, 32))}: use ?format=json, html, openmetrics or prometheus\n`, context);
       }
     }
 
@@ -274,6 +278,11 @@ for (const adapter of ADAPTERS) {
         ["?format=%3Cscript%3E", 400],
         [`?format=${"x".repeat(10_000)}`, 400],
         [`?${"a=1&".repeat(1000)}format=json`, 200, "application/json"],
+        ["?format=OpenMetrics", 200, "application/openmetrics-text; version=1.0.0; charset=utf-8"],
+        ["?format=%20prometheus%20", 200, "text/plain; version=0.0.4; charset=utf-8"],
+        ["?format=prometheus&format=json", 200, "text/plain; version=0.0.4; charset=utf-8"],
+        ["?format=open%00metrics", 400],
+        ["?format=metrics", 400],
       ];
       for (const [query, status, type] of cases) {
         const response = await get(query);

@@ -282,6 +282,15 @@ describe("createHealthRoute(config, { after })", () => {
     assert.equal(tasks.length, 0);
   });
 
+  it("an after() that throws (outside a request scope) makes the request run the checks, never fail", async () => {
+    const check = counted("c");
+    const config = quietConfig({ subsets: { s: [check] }, cacheTtlMs: 0 });
+    const { GET } = createHealthRoute(config, { subset: "s", after: () => { throw new Error("`after` was called outside a request scope"); } });
+    assert.equal((await GET(new Request("http://localhost/s"))).status, 200);
+    assert.equal((await GET(new Request("http://localhost/s"))).status, 200);
+    assert.equal(check.runs, 2);
+  });
+
   it("rejects a non-function after and a bad staleMs when the route is created", () => {
     const config = quietConfig({ subsets: { s: [passing("a")] } });
     assert.throws(() => createHealthRoute(config, { after: "later" as never }), /after must be a function/);
