@@ -100,6 +100,8 @@ function promClientRegistry(contentType: RegistryContentType, reports: readonly 
   const helpOf = (name: string) => help.get(name) ?? name;
   const gauge = (name: string, labelNames: string[]) => new Gauge({ name, help: helpOf(name), labelNames, registers });
   const statuses = ["pass", "warn", "fail"] as const;
+  // As probekit writes seconds: milliseconds kept to 0.01 ms, without float noise.
+  const seconds = (ms: number) => Math.round(ms * 100) / 100_000;
 
   gauge("probekit_build_info", ["version"]).set({ version }, 1);
   const subsetStatus = gauge("probekit_subset_status", ["subset", "status"]);
@@ -114,14 +116,14 @@ function promClientRegistry(contentType: RegistryContentType, reports: readonly 
   for (const report of reports) {
     const { subset } = report;
     for (const status of statuses) subsetStatus.set({ subset, status }, report.status === status ? 1 : 0);
-    subsetDuration.set({ subset }, report.durationMs / 1000);
+    subsetDuration.set({ subset }, seconds(report.durationMs));
     subsetTime.set({ subset }, Date.parse(report.time) / 1000);
     for (const check of report.checks) {
       for (const status of statuses) {
         checkStatus.set({ subset, check: check.name, critical: String(check.critical), status }, check.status === status ? 1 : 0);
       }
-      checkDuration.set({ subset, check: check.name }, check.durationMs / 1000);
-      checkTimeout.set({ subset, check: check.name }, check.timeoutMs / 1000);
+      checkDuration.set({ subset, check: check.name }, seconds(check.durationMs));
+      checkTimeout.set({ subset, check: check.name }, seconds(check.timeoutMs));
       for (const status of statuses) runs.inc({ subset, check: check.name, status }, check.status === status ? 1 : 0);
     }
   }
