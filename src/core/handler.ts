@@ -5,7 +5,7 @@
  */
 import type { HealthConfig } from "./config.js";
 import { METRICS_CONTENT_TYPES, toMetricsText } from "./metrics.js";
-import { isMetricsFormat, negotiateFormat, type MetricsFormat, type Negotiated, type ResponseFormat } from "./negotiate.js";
+import { isMetricsFormat, negotiateFormat, negotiateMetricsFormat, type MetricsFormat, type Negotiated, type ResponseFormat } from "./negotiate.js";
 import { toHealthHtml, toHealthJson, escapeHtml } from "./render.js";
 import { freshReport, latestReport, runHealthChecks, type HealthReport } from "./runner.js";
 import { isShuttingDown } from "./shutdown.js";
@@ -121,6 +121,7 @@ export async function answerHealthRequest(request: HealthRequestParts, config: H
 export function answerNowOrLater(request: HealthRequestParts, config: HealthConfig, options: HealthRequestOptions = {}): HealthAnswer | Promise<HealthAnswer> {
   const prepared = prepareAnswer(request, config, options);
   if ("status" in prepared) return prepared;
+  if (isMetricsFormat(prepared.format) && isShuttingDown()) return metricsAnswer(config, drainingReports(config, [prepared.subset]), prepared.format, prepared.head);
   const report = reportNowOrLater(config, prepared.subset, options);
   // Metrics carry no message: nothing for a token to unlock.
   if (request.authorization === null || isMetricsFormat(prepared.format)) {
@@ -364,19 +365,26 @@ export function answerMetricsNowOrLater(
   if (method !== "GET" && !head) return textAnswer(405, "method not allowed: use GET or HEAD", head, { Allow: "GET, HEAD" });
   let format: MetricsFormat;
   if (request.format !== null) {
-    const wanted = request.format.trim().toLowerCase();
-    if (wanted !== "openmetrics" && wanted !== "prometheus") {
+    const negotiated = negotiateFormat(request.format, null);
+    if (!("format" in negotiated) || !isMetricsFormat(negotiated.format)) {
       return textAnswer(400, `unknown format ${JSON.stringify(request.format.slice(0, 32))}: use ?format=openmetrics or ?format=prometheus`, head);
     }
-    format = wanted;
+    format = negotiated.format;
   } else {
-    // Only a scraper that names OpenMetrics gets it; curl, browsers and the rest read the 0.0.4 text.
-    const negotiated = negotiate(null, request.accept);
-    format = "format" in negotiated && negotiated.format === "openmetrics" ? "openmetrics" : "prometheus";
+    format = negotiateMetricsFormat(request.accept);
   }
+  if (isShuttingDown()) return metricsAnswer(config, drainingReports(config, subsets), format, head);
   const reports = subsets.map((subset) => reportNowOrLater(config, subset, options));
   if (!reports.some((report) => report instanceof Promise)) return metricsAnswer(config, reports as HealthReport[], format, head);
   return Promise.all(reports).then((reports) => metricsAnswer(config, reports, format, head));
+}
+
+/**
+ * While draining nothing runs (the clients are being closed): a scrape gets the
+ * latest reports as they are, and a subset that never ran has no series yet.
+ */
+function drainingReports(config: HealthConfig, subsets: readonly string[]): HealthReport[] {
+  return subsets.map((subset) => latestReport(config, subset, Number.POSITIVE_INFINITY)).filter((report) => report !== undefined);
 }
 
 /**

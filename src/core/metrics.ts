@@ -20,7 +20,8 @@ export const METRICS_CONTENT_TYPES: Readonly<Record<MetricsFormat, string>> = {
   prometheus: "text/plain; version=0.0.4; charset=utf-8",
 };
 
-const STATUSES: readonly HealthStatus[] = ["pass", "warn", "fail"];
+/** Every status, in the order each family lists its series. */
+export const STATUSES: readonly HealthStatus[] = ["pass", "warn", "fail"];
 
 interface Family {
   /** The family's name; a counter's samples add `_total`. */
@@ -159,6 +160,10 @@ export function labelValue(text: string): string {
 }
 
 /** Milliseconds (kept to 0.01 ms by the runner) as seconds, without float noise like 0.00007000000000000001. */
+export function secondsOf(ms: number): number {
+  return Math.round(ms * 100) / 100_000;
+}
+
 function seconds(ms: number): string {
-  return String(Math.round(ms * 100) / 100_000);
+  return String(secondsOf(ms));
 }

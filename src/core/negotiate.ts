@@ -22,16 +22,16 @@ export type Negotiated = { format: ResponseFormat } | { error: 400 | 406; messag
 
 // Server preference, used only to break ties between equally good matches.
 // The metrics offers match only their own media type (never a wildcard: a browser's `*/*`
-// gets the page), and only in a version we write. `text/plain` must name its version:
+// gets the page), and only in a version they write. `text/plain` must name its version:
 // a bare `text/plain` stays 406, so a monitor that asks for it never gets a 200 that
 // hides a failure.
 interface Offer {
   type: string;
   subtype: string;
   format: ResponseFormat;
-  /** Versions this offer speaks; undefined: any range of the type matches. */
+  /** The version written (first) and versions its output also satisfies; undefined: the offer has no versions. */
   versions?: readonly string[];
-  /** The range must name one of `versions`. */
+  /** A range without a `version` does not match. */
   versionRequired?: boolean;
 }
 
@@ -40,11 +40,15 @@ const OFFERS: readonly Offer[] = [
   { type: "application", subtype: "json", format: "json" },
   { type: "application", subtype: "health+json", format: "health+json" },
   { type: "application", subtype: "xhtml+xml", format: "html" },
-  // 0.0.1 is OpenMetrics' draft, which Prometheus still lists; 1.0.0 output parses as it.
-  { type: "application", subtype: "openmetrics-text", format: "openmetrics", versions: ["1.0.0", "0.0.1"] },
-  // The 1.0.0 text format (Prometheus 3) only adds quoted UTF-8 names, which probekit never writes.
+  // Only 1.0.0: a scraper that asks for the 0.0.1 draft (Prometheus before 2.33) also lists
+  // the 0.0.4 text, and gets that.
+  { type: "application", subtype: "openmetrics-text", format: "openmetrics", versions: ["1.0.0"] },
+  // 0.0.4 is written; the 1.0.0 text format (Prometheus 3) differs only by quoted UTF-8
+  // names, which probekit never writes, so a 0.0.4 body satisfies it.
   { type: "text", subtype: "plain", format: "prometheus", versions: ["0.0.4", "1.0.0"], versionRequired: true },
 ];
+
+const METRICS_OFFERS = OFFERS.filter((offer) => offer.versions !== undefined);
 
 export const SUPPORTED_TYPES =
   "text/html, application/json, application/health+json, application/openmetrics-text; version=1.0.0, text/plain; version=0.0.4";
@@ -145,15 +149,35 @@ function bestRange(ranges: readonly MediaRange[], offer: Offer): MediaRange | un
   return best;
 }
 
-/** The first range naming exactly the offer's type, in a version it speaks (or none, when allowed). */
+/**
+ * The range that decides a versioned offer, RFC 9110 §12.5.1 style: one naming the
+ * written version is the most specific, then one naming a version the output also
+ * satisfies, then (unless a version is required) the bare type. Ranges naming other
+ * versions do not apply.
+ */
 function versionedRange(ranges: readonly MediaRange[], offer: Offer, versions: readonly string[]): MediaRange | undefined {
   let best: MediaRange | undefined;
+  let bestRank = Number.POSITIVE_INFINITY;
   for (const range of ranges) {
     if (range.type !== offer.type || range.subtype !== offer.subtype) continue;
-    const speaks = range.version === undefined ? !offer.versionRequired : versions.includes(range.version);
-    if (speaks && (best === undefined || range.q > best.q)) best = range;
+    const rank = range.version === undefined ? (offer.versionRequired ? -1 : versions.length) : versions.indexOf(range.version);
+    if (rank !== -1 && rank < bestRank) {
+      best = range;
+      bestRank = rank;
+    }
   }
   return best;
+}
+
+/**
+ * The format of a dedicated metrics route, where only the two expositions are on
+ * offer: OpenMetrics when the client prefers it (Prometheus does), else the 0.0.4
+ * text — also for curl, a browser, or an `Accept` naming neither.
+ */
+export function negotiateMetricsFormat(accept: string | null): MetricsFormat {
+  const ranges = parseAccept(accept);
+  const [openmetrics, text] = METRICS_OFFERS.map((offer) => bestRange(ranges, offer)?.q ?? 0);
+  return openmetrics! > 0 && openmetrics! >= text! ? "openmetrics" : "prometheus";
 }
 
 /** `?format=json` answers `application/health+json` only to clients that name it. */

@@ -54,7 +54,7 @@ export function startHealthRefresh(config: HealthConfig, options: HealthRefreshO
   const schedule = (subset: string, ms: number) => {
     if (stopped) return;
     const timer = setTimeout(tick, ms, subset);
-    (timer as { unref?: () => void }).unref?.();
+    unref(timer);
     timers.set(subset, timer);
   };
 
@@ -69,4 +69,10 @@ export function startHealthRefresh(config: HealthConfig, options: HealthRefreshO
   }
   for (const subset of subsets) tick(subset);
   return stop;
+}
+
+/** Lets the process exit with the timer pending: Node and Bun have `unref()`; Deno's timers are numbers. */
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === "object" && timer !== null && typeof (timer as { unref?: unknown }).unref === "function") (timer as { unref(): void }).unref();
+  else (globalThis as { Deno?: { unrefTimer?(id: unknown): void } }).Deno?.unrefTimer?.(timer);
 }

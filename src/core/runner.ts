@@ -69,7 +69,13 @@ interface SubsetState {
   refreshIntervals: number[];
 }
 
-const states = new WeakMap<HealthConfig, Map<string, SubsetState>>();
+/**
+ * Per config, per subset: kept on `globalThis` under a registry symbol (as the drain
+ * flag is), so every copy of probekit a bundler made (a route module, instrumentation.ts)
+ * shares one cache, one set of counters and one refresh for the same config object.
+ */
+const STATES = Symbol.for("probekit.runner-states.v1");
+const states: WeakMap<HealthConfig, Map<string, SubsetState>> = ((globalThis as { [STATES]?: WeakMap<HealthConfig, Map<string, SubsetState>> })[STATES] ??= new WeakMap());
 
 /**
  * Runs the named subset and resolves with its report; never rejects because of a
@@ -194,7 +200,15 @@ function recordRun(config: HealthConfig, state: SubsetState, report: HealthRepor
     state.lastStatus = report.status;
     if (listener !== undefined) (events ??= []).push({ subset: report.subset, from, to: report.status, output: subsetOutput(report), at: at() });
   }
+  // A check that is gone (a factory that names its check afresh each run) takes its history along.
+  if (state.runs.size > report.checks.length) forgetOthers(state, report);
   if (events !== undefined) for (const event of events) notify(listener!, event, config.options.logger);
+}
+
+function forgetOthers(state: SubsetState, report: HealthReport): void {
+  const current = new Set(report.checks.map((check) => check.name));
+  for (const name of state.runs.keys()) if (!current.has(name)) state.runs.delete(name);
+  for (const name of state.lastCheckStatus.keys()) if (!current.has(name)) state.lastCheckStatus.delete(name);
 }
 
 /** A subset's public message: what its failing or warning checks say. */
@@ -258,6 +272,16 @@ type PlannedCheck = { check: Check; fromFactory: boolean } | { failure: CheckRep
 /** Calls factories and rejects duplicate names before anything runs. */
 function planChecks(entries: readonly SubsetEntry[], timeoutMs: number): PlannedCheck[] {
   const names = new Set<string>();
+  // A stand-in name (a broken factory's) never takes the name of a check listed later.
+  // Only made when a stand-in is needed: most runs need none.
+  let listed: Set<string> | undefined;
+  const uniqueName = (name: string, index: number) => {
+    listed ??= new Set(entries.filter((entry) => typeof entry !== "function").map((entry) => (entry as Check).name));
+    let unique = names.has(name) || listed.has(name) ? `${name} (${index})` : name;
+    while (names.has(unique) || listed.has(unique)) unique = `${unique} (${index})`;
+    names.add(unique);
+    return unique;
+  };
   return entries.map((entry, index): PlannedCheck => {
     let check: unknown = entry;
     if (typeof entry === "function") {
@@ -265,17 +289,21 @@ function planChecks(entries: readonly SubsetEntry[], timeoutMs: number): Planned
       try {
         check = entry();
       } catch (error) {
-        return { failure: configFailure(fallbackName, `E005 factory threw: ${errorText(error)}`, error, timeoutMs) };
+        return { failure: configFailure(uniqueName(fallbackName, index), `E005 factory threw: ${errorText(error)}`, error, timeoutMs) };
       }
-      if (!isCheck(check)) return { failure: configFailure(fallbackName, "E005 factory did not return a check", undefined, timeoutMs) };
+      if (!isCheck(check)) return { failure: configFailure(uniqueName(fallbackName, index), "E005 factory did not return a check", undefined, timeoutMs) };
     }
     const { name } = check as Check;
-    if (names.has(name)) return { failure: configFailure(`${name} (${index})`, `E006 duplicate check name ${JSON.stringify(name)}`, undefined, timeoutMs) };
+    if (names.has(name)) {
+      return { failure: configFailure(uniqueName(name, index), `E006 duplicate check name ${JSON.stringify(name)}`, undefined, timeoutMs) };
+    }
     names.add(name);
     return { check: check as Check, fromFactory: typeof entry === "function" };
   });
 }
 
+// Stand-in names are unique within the run: reports, the metrics' series and the status
+// events are keyed by name, so one must not collide with a real check's.
 function configFailure(name: string, detail: string, error: unknown, timeoutMs: number): CheckReport {
   return {
     name,

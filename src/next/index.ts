@@ -9,7 +9,7 @@
  * export const { GET, HEAD } = createHealthRoute(config);
  */
 import { defineHealthConfig, isHealthConfig, type HealthConfig, type HealthOptions, type Subsets } from "../core/config.js";
-import { checkStaleOptions, handleHealthRequest, metricsResponse, type StaleOptions } from "../core/handler.js";
+import { checkStaleOptions, handleHealthRequest, metricsResponse, type MetricsRequestOptions, type StaleOptions } from "../core/handler.js";
 import { subsetList } from "../core/util.js";
 
 export interface HealthRouteOptions extends StaleOptions {
@@ -64,10 +64,8 @@ export function createHealthRoute(
   return { GET: handler, HEAD: handler };
 }
 
-export interface MetricsRouteOptions extends StaleOptions {
-  /** The subsets one scrape runs and exposes; each must exist in the config. */
-  subsets: readonly string[];
-}
+/** What `createMetricsRoute` takes: the core's metrics options. */
+export type MetricsRouteOptions = MetricsRequestOptions;
 
 /**
  * Creates the `GET` and `HEAD` handlers of a metrics route serving several subsets

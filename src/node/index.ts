@@ -54,6 +54,13 @@ export function createNodeHandler(config: HealthConfig, options: NodeHandlerOpti
   const prefix = `${basePath}/`;
   const fixedSubset = options.subset;
   const metrics = metricsRoute(config, options);
+  if (metrics !== undefined) {
+    // A metrics answer is always 200: at a probe's path it would hide every failure.
+    const taken = fixedSubset === undefined ? Object.keys(config.subsets).map((subset) => `${prefix}${subset}`) : [basePath || "/"];
+    if (metrics.path === livenessPath || taken.includes(metrics.path)) {
+      throw new TypeError(`probekit/node: metricsPath ${JSON.stringify(metrics.path)} is a probe's path; serve the metrics apart, e.g. "/metrics"`);
+    }
+  }
 
   return (request, response, next) => {
     const { pathname, query } = splitTarget(originalUrl(request));

@@ -12,7 +12,9 @@
  */
 import { metrics, type Attributes, type BatchObservableResult, type Meter, type Observable } from "@opentelemetry/api";
 import type { HealthConfig } from "../core/config.js";
-import { runCounts, runHealthChecks, type HealthReport, type HealthStatus } from "../core/runner.js";
+import { secondsOf, STATUSES } from "../core/metrics.js";
+import { latestReport, runCounts, runHealthChecks, type HealthReport } from "../core/runner.js";
+import { isShuttingDown } from "../core/shutdown.js";
 import { subsetList } from "../core/util.js";
 import { VERSION } from "../core/version.js";
 
@@ -26,14 +28,14 @@ export interface HealthMetricsOptions {
   meter?: Meter;
 }
 
-const STATUSES: readonly HealthStatus[] = ["pass", "warn", "fail"];
-
 /**
  * Registers observable instruments reporting the named subsets on every collection:
  * `probekit.subset.status` and `probekit.check.status` (gauges, attribute `status`,
  * 1 for the current status and 0 for the others), `probekit.check.duration` (gauge,
  * seconds, the last run) and `probekit.check.runs` (counter, runs since start by
- * status). Returns a function that unregisters them.
+ * status). Returns a function that unregisters them: the collections stop running
+ * checks, though the SDK may go on exporting the last values it holds (the API cannot
+ * delete a series), until the process or the MeterProvider ends.
  *
  * @example
  * const unregister = registerHealthMetrics(config, { subsets: ["readiness"] });
@@ -60,13 +62,16 @@ export function registerHealthMetrics(config: HealthConfig, options: HealthMetri
   const instruments: Observable[] = [subsetStatus, checkStatus, checkDuration, checkRuns];
 
   const collect = async (result: BatchObservableResult) => {
-    const reports: HealthReport[] = await Promise.all(subsets.map((subset) => runHealthChecks(config, subset)));
+    // While draining nothing runs (the clients are being closed): the latest reports as they are.
+    const reports: HealthReport[] = isShuttingDown()
+      ? subsets.map((subset) => latestReport(config, subset, Number.POSITIVE_INFINITY)).filter((report) => report !== undefined)
+      : await Promise.all(subsets.map((subset) => runHealthChecks(config, subset)));
     for (const report of reports) {
       for (const status of STATUSES) result.observe(subsetStatus, report.status === status ? 1 : 0, { subset: report.subset, status });
       const counts = runCounts(config, report.subset);
       for (const check of report.checks) {
         const attributes: Attributes = { subset: report.subset, check: check.name };
-        result.observe(checkDuration, check.durationMs / 1000, attributes);
+        result.observe(checkDuration, secondsOf(check.durationMs), attributes);
         const runs = counts.get(check.name);
         for (const status of STATUSES) {
           result.observe(checkStatus, check.status === status ? 1 : 0, { ...attributes, critical: check.critical, status });

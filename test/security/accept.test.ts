@@ -124,6 +124,8 @@ const HAND_LIST: [string, string | 406][] = [
   ["application/openmetrics-text;version=1.0", 406],
   ["application/openmetrics-text;version=1.0.0.0", 406],
   ["application/openmetrics-text;version=1.0.0, */*;q=0.1", OPENMETRICS],
+  ["application/openmetrics-text;version=0.0.1", 406],
+  ["application/openmetrics-text;version=1.0.0;q=0.1, application/openmetrics-text;q=0.9, */*;q=0.5", HTML],
   ["application/openmetrics-text;version=3, */*;q=0.1", HTML],
   ["application/openmetrics-text;version=3, text/plain;version=0.0.4;q=0.5", PROMETHEUS],
   ["application/openmetrics-*", 406], // a well-formed range ("*" is a token character) that names no type offered

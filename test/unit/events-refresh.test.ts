@@ -7,8 +7,10 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
-import { fileURLToPath } from "node:url";
-import { describe, it } from "node:test";
+import { cpSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { after, describe, it } from "node:test";
 import {
   closeHealthChecks,
   defineCheck,
@@ -295,5 +297,34 @@ describe("createHealthRoute(config, { after })", () => {
     const config = quietConfig({ subsets: { s: [passing("a")] } });
     assert.throws(() => createHealthRoute(config, { after: "later" as never }), /after must be a function/);
     assert.throws(() => createHealthRoute(config, { after: () => {}, staleMs: -1 }), /staleMs must be a whole number/);
+  });
+});
+
+describe("two copies of probekit in one process (a route bundle and instrumentation.ts)", () => {
+  it("share one cache, one set of counters and one refresh for the same config", async () => {
+    // A second module instance of the whole package, as a bundler makes one per bundle
+    // (under node_modules/.cache, so its own imports resolve as the original's do).
+    const folder = fileURLToPath(new URL(`../../node_modules/.cache/probekit-copy-${process.pid}/`, import.meta.url));
+    cpSync(fileURLToPath(new URL("../../src/", import.meta.url)), join(folder, "src"), { recursive: true });
+    after(() => rmSync(folder, { recursive: true, force: true }));
+    const copy = (await import(pathToFileURL(join(folder, "src/index.ts")).href)) as typeof import("../../src/index.ts");
+    assert.notEqual(copy.runHealthChecks, runHealthChecks, "a second copy");
+    const slow = counted("slow", 300);
+    let events = 0;
+    const config = quietConfig({ subsets: { s: [slow] }, cacheTtlMs: 0, onStatusChange: () => void events++ });
+    const stop = copy.startHealthRefresh(config, { subsets: ["s"], intervalMs: 100 });
+    try {
+      while (slow.runs === 0) await sleep(5);
+      await sleep(400);
+      const runs = slow.runs;
+      const started = performance.now();
+      const response = await handleHealthRequest(new Request("http://localhost/healthcheck/s"), config);
+      assert.equal(response.status, 200);
+      assert.ok(performance.now() - started < 150, "answered from the other copy's refresh");
+      assert.ok(slow.runs <= runs + 1, "the probe ran nothing itself");
+      assert.equal(events, 2, "one first event for the check and one for the subset, not one per copy");
+    } finally {
+      stop();
+    }
   });
 });

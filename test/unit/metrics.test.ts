@@ -48,10 +48,19 @@ describe("metrics negotiation", () => {
     assert.equal(formatOf(null, PROMETHEUS_SCRAPE_ACCEPT), "openmetrics");
   });
 
-  it("Accept: application/openmetrics-text (no version, 1.0.0 or the 0.0.1 draft) selects OpenMetrics", () => {
-    for (const accept of ["application/openmetrics-text", "application/openmetrics-text; version=1.0.0", 'application/openmetrics-text;version="0.0.1"']) {
+  it("Accept: application/openmetrics-text (no version or 1.0.0) selects OpenMetrics; the 0.0.1 draft falls to the 0.0.4 text its scrapers also list", () => {
+    for (const accept of ["application/openmetrics-text", "application/openmetrics-text; version=1.0.0", 'application/openmetrics-text;version="1.0.0"']) {
       assert.equal(formatOf(null, accept), "openmetrics", accept);
     }
+    // What Prometheus before 2.33 sent.
+    assert.equal(formatOf(null, "application/openmetrics-text; version=0.0.1,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), "prometheus");
+  });
+
+  it("the range naming the version decides, not a bare one (RFC 9110 specificity)", () => {
+    assert.equal(formatOf(null, "application/openmetrics-text;version=1.0.0;q=0.1, application/openmetrics-text;q=0.9, */*;q=0.5"), "html");
+    assert.equal(formatOf(null, "application/openmetrics-text;version=1.0.0;q=0, application/openmetrics-text;version=0.0.1"), 406);
+    assert.equal(formatOf(null, "text/plain;version=0.0.4;q=0, text/plain;version=1.0.0"), 406);
+    assert.equal(formatOf(null, "application/openmetrics-text;q=0, application/openmetrics-text;version=1.0.0"), "openmetrics");
   });
 
   it("Accept: text/plain; version=0.0.4 selects the Prometheus text format; a bare text/plain stays 406", () => {
@@ -141,15 +150,24 @@ describe("metrics on the subset route", () => {
     assert.match(await bad.text(), /use \?format=json, html, openmetrics or prometheus/);
   });
 
-  it("a scrape keeps its series while the drain fails readiness, and says so", async () => {
+  it("a scrape keeps its series while the drain fails readiness, says so, and runs nothing", async () => {
+    const check = counted("c");
+    const draining = quietConfig({ subsets: { up: [check], never: [passing("x")] }, cacheTtlMs: 0 });
+    await runHealthChecks(draining, "up");
     setShuttingDown(true);
     try {
-      assert.equal((await get("up")).status, 503);
-      const scrape = await get("up?format=openmetrics");
+      const probe = await handleHealthRequest(new Request("http://localhost/healthcheck/up"), draining);
+      assert.equal(probe.status, 503);
+      const scrape = await handleHealthRequest(new Request("http://localhost/healthcheck/up?format=openmetrics"), draining);
       assert.equal(scrape.status, 200);
       const lines = samples(await scrape.text());
       assert.ok(lines.includes("probekit_shutting_down 1"));
-      assert.ok(lines.includes('probekit_subset_status{subset="up",status="pass"} 1'));
+      assert.ok(lines.includes('probekit_subset_status{subset="up",status="pass"} 1'), "the latest report, however old");
+      const both = await handleMetricsRequest(new Request("http://localhost/metrics"), draining, { subsets: ["up", "never"] });
+      const text = await both.text();
+      assert.equal(both.status, 200);
+      assert.ok(!text.includes('subset="never"'), "a subset that never ran has no series yet");
+      assert.equal(check.runs, 1, "no check ran while draining: its clients are being closed");
     } finally {
       setShuttingDown(false);
     }
@@ -242,6 +260,13 @@ describe("one scrape of several subsets", () => {
     assert.ok(!text.includes('subset="liveness"'));
   });
 
+  it("between the two expositions only: a client preferring JSON but accepting OpenMetrics gets OpenMetrics", async () => {
+    const response = await handleMetricsRequest(new Request("http://localhost/metrics", { headers: { accept: "application/json, application/openmetrics-text;q=0.9" } }), config, {
+      subsets: ["readiness"],
+    });
+    assert.equal(response.headers.get("content-type"), OPENMETRICS);
+  });
+
   it("answers the 0.0.4 text to anything that does not name OpenMetrics (curl, a browser)", async () => {
     for (const accept of [null, "*/*", "text/html", "application/json", "application/openmetrics-text;version=7"]) {
       const response = await handleMetricsRequest(new Request("http://localhost/metrics", accept === null ? {} : { headers: { accept } }), config, { subsets: ["readiness"] });
@@ -269,6 +294,12 @@ describe("one scrape of several subsets", () => {
     assert.throws(() => createNodeHandler(config, { metricsPath: "/metrics" }), /name the subsets/);
     assert.throws(() => createNodeHandler(config, { metricsSubsets: ["readiness"] }), /needs a metricsPath/);
     assert.throws(() => createNodeHandler(config, { metricsPath: "metrics", metricsSubsets: ["readiness"] }), /must be a path starting with \//);
+    // Always 200 at a probe's path would hide every failure.
+    for (const metricsPath of ["/healthcheck/readiness", "/healthcheck/readiness/", "/healthcheck/liveness"]) {
+      assert.throws(() => createNodeHandler(config, { metricsPath, metricsSubsets: ["readiness"] }), /is a probe's path/, metricsPath);
+    }
+    assert.throws(() => createNodeHandler(config, { basePath: "/ready", subset: "readiness", metricsPath: "/ready", metricsSubsets: ["readiness"] }), /is a probe's path/);
+    assert.doesNotThrow(() => createNodeHandler(config, { metricsPath: "/healthcheck/metrics", metricsSubsets: ["readiness"] }));
   });
 
   it("createMetricsRoute serves GET and HEAD", async () => {
@@ -331,6 +362,37 @@ describe("metrics: odd checks", () => {
       assert.ok(samples(text).includes(`probekit_check_status{subset="s",check="${name}",critical="true",status="fail"} 1`), name);
     }
     assert.ok(!text.includes("10.1.1.1") && !text.includes("secret-host") && !text.includes("timed out"));
+  });
+});
+
+describe("metrics: names that could collide", () => {
+  it("a failing factory named like a check, and a duplicate renamed like another, still give one set of series each", async () => {
+    function db(): never {
+      throw new Error("factory broke");
+    }
+    // Factories: duplicates only show when they run (a listed duplicate is E006 at definition).
+    const config = quietConfig({ subsets: { s: [db, passing("db"), () => passing("x"), passing("x (3)"), () => passing("x")] }, cacheTtlMs: 0 });
+    const events: string[] = [];
+    const watched = quietConfig({ subsets: config.subsets as never, cacheTtlMs: 0, onStatusChange: (event) => void events.push(`${event.check} ${event.to}`) });
+    for (let i = 0; i < 3; i++) await runHealthChecks(watched, "s");
+    const report = await runHealthChecks(config, "s");
+    const names = report.checks.map((check) => check.name);
+    assert.equal(new Set(names).size, names.length, names.join(" | "));
+    const text = toMetricsText(config, [report], "prometheus");
+    const statusSeries = samples(text).filter((line) => line.startsWith("probekit_check_status"));
+    assert.equal(new Set(statusSeries.map((line) => line.replace(/ \d+$/, ""))).size, statusSeries.length, "no series twice");
+    assert.deepEqual(names, ["db (0)", "db", "x", "x (3)", "x (4)"]);
+    assert.equal(events.length, names.length + 1, `one first event per check and the subset, then none: ${events.join(", ")}`);
+  });
+
+  it("a factory that names its check afresh each run does not grow the runner's memory", async () => {
+    let n = 0;
+    const config = quietConfig({ subsets: { s: [() => passing(`worker-${n++}`)] }, cacheTtlMs: 0 });
+    for (let i = 0; i < 200; i++) await runHealthChecks(config, "s");
+    const text = toMetricsText(config, [await runHealthChecks(config, "s")], "prometheus");
+    assert.equal(samples(text).filter((line) => line.startsWith("probekit_check_runs_total")).length, 3);
+    const { runCounts } = await import("../../src/core/runner.ts");
+    assert.equal(runCounts(config, "s").size, 1);
   });
 });
 
