@@ -3,13 +3,15 @@
  * Deno.serve (the npm packages `bun` and `deno`), asserted like the Node server.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../helpers/net.ts";
 import { NO_STORE, REPO_ROOT as REPO } from "../helpers/next-app.ts";
 
 const SCRIPT = fileURLToPath(new URL("../fixtures/serve.mjs", import.meta.url));
+const REFRESH_SCRIPT = fileURLToPath(new URL("../fixtures/refresh-exit.mjs", import.meta.url));
+const SCRAPE_ACCEPT = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 for (const [runtime, args] of [["bun", ["run"]], ["deno", ["run", "-A"]]] as const) {
   describe(`${runtime}: handleHealthRequest behind liveness`, () => {
@@ -63,6 +65,28 @@ for (const [runtime, args] of [["bun", ["run"]], ["deno", ["run", "-A"]]] as con
       assert.equal(head.status, 500);
       assert.equal(await head.text(), "");
       for (const name of ["nope", "__proto__", "constructor"]) assert.equal((await fetch(`${base}/healthcheck/${name}`)).status, 404, name);
+    });
+
+    it("metrics: handleMetricsRequest and a subset route answer Prometheus's scrape with OpenMetrics, 200 while failing", async () => {
+      const scrape = await fetch(`${base}/metrics`, { headers: { accept: SCRAPE_ACCEPT } });
+      assert.equal(scrape.status, 200);
+      assert.equal(scrape.headers.get("content-type"), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+      const text = await scrape.text();
+      assert.ok(text.endsWith("# EOF\n"));
+      assert.match(text, /^probekit_subset_status\{subset="failing",status="fail"\} 1$/m);
+      assert.match(text, /^probekit_subset_status\{subset="readiness",status="pass"\} 1$/m);
+      assert.ok(!text.includes("hunter2") && !text.includes("queue down"), text);
+      const subset = await fetch(`${base}/healthcheck/failing?format=prometheus`);
+      assert.equal(subset.status, 200);
+      assert.equal(subset.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+    });
+
+    it("a background refresh does not keep the process alive: it exits as soon as its work is done", () => {
+      const started = performance.now();
+      const run = spawnSync(`${REPO}/node_modules/.bin/${runtime}`, [...args, REFRESH_SCRIPT], { cwd: REPO, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8", timeout: 20_000 });
+      assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+      assert.match(run.stdout, /^pass refreshed several times$/m);
+      assert.ok(performance.now() - started < 15_000);
     });
   });
 }
