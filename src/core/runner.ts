@@ -54,16 +54,22 @@ export interface RunOptions {
 /** How many times a check has run in this process, by outcome. */
 export type RunCounts = Record<HealthStatus, number>;
 
+interface CheckHistory extends RunCounts {
+  last: HealthStatus | undefined;
+}
+
 interface SubsetState {
   running: Promise<HealthReport> | undefined;
   report: HealthReport | undefined;
   expiresAt: number;
   /** When `report` was finished (Date.now()). */
   finishedAt: number;
-  /** Check name → runs so far, by status (runs, not answers: a cached answer counts nothing). */
-  runs: Map<string, RunCounts>;
-  /** The status of each check and of the subset after the previous run, for onStatusChange. */
-  lastCheckStatus: Map<string, HealthStatus>;
+  /**
+   * Check name → runs so far by status (runs, not answers: a cached answer counts
+   * nothing) and the status of its previous run, for onStatusChange.
+   */
+  runs: Map<string, CheckHistory>;
+  /** The subset's status after the previous run. */
   lastStatus: HealthStatus | undefined;
   /** Intervals of the background refreshes running this subset (startHealthRefresh). */
   refreshIntervals: number[];
@@ -156,7 +162,7 @@ export function runCounts(config: HealthConfig, subset: string): ReadonlyMap<str
   return states.get(config)?.get(subset)?.runs ?? NO_RUNS;
 }
 
-const NO_RUNS: ReadonlyMap<string, RunCounts> = new Map();
+const NO_RUNS: ReadonlyMap<string, CheckHistory> = new Map();
 
 /** Registers a background refresh's interval for the subset; the returned function removes it. */
 export function addRefreshInterval(config: HealthConfig, subset: string, intervalMs: number): () => void {
@@ -173,7 +179,7 @@ function subsetState(config: HealthConfig, subset: string): SubsetState {
   if (bySubset === undefined) states.set(config, (bySubset = new Map()));
   let state = bySubset.get(subset);
   if (state === undefined) {
-    state = { running: undefined, report: undefined, expiresAt: 0, finishedAt: 0, runs: new Map(), lastCheckStatus: new Map(), lastStatus: undefined, refreshIntervals: [] };
+    state = { running: undefined, report: undefined, expiresAt: 0, finishedAt: 0, runs: new Map(), lastStatus: undefined, refreshIntervals: [] };
     bySubset.set(subset, state);
   }
   return state;
@@ -187,12 +193,12 @@ function recordRun(config: HealthConfig, state: SubsetState, report: HealthRepor
   let changedAt: string | undefined;
   const at = () => (changedAt ??= new Date().toISOString());
   for (const check of report.checks) {
-    let counts = state.runs.get(check.name);
-    if (counts === undefined) state.runs.set(check.name, (counts = { pass: 0, warn: 0, fail: 0 }));
-    counts[check.status]++;
-    const from = state.lastCheckStatus.get(check.name);
+    let history = state.runs.get(check.name);
+    if (history === undefined) state.runs.set(check.name, (history = { pass: 0, warn: 0, fail: 0, last: undefined }));
+    history[check.status]++;
+    const from = history.last;
     if (from === check.status) continue;
-    state.lastCheckStatus.set(check.name, check.status);
+    history.last = check.status;
     if (listener !== undefined) (events ??= []).push({ subset: report.subset, check: check.name, from, to: check.status, output: check.output, at: at() });
   }
   const from = state.lastStatus;
@@ -208,7 +214,6 @@ function recordRun(config: HealthConfig, state: SubsetState, report: HealthRepor
 function forgetOthers(state: SubsetState, report: HealthReport): void {
   const current = new Set(report.checks.map((check) => check.name));
   for (const name of state.runs.keys()) if (!current.has(name)) state.runs.delete(name);
-  for (const name of state.lastCheckStatus.keys()) if (!current.has(name)) state.lastCheckStatus.delete(name);
 }
 
 /** A subset's public message: what its failing or warning checks say. */
