@@ -26,26 +26,43 @@ export async function diagnoseProject(projectRoot: string, livenessPath: string)
     return [{ code: "W001", path: projectRoot, message: `no proxy.ts or middleware.ts found (in the project root or src/): liveness is not answered before app code. Add one with withLiveness() from "probekit/middleware"` }];
   }
   const issues: HealthConfigIssue[] = [];
-  const wired: { file: string; matcher: Matcher }[] = [];
+  const wired: { file: string; matcher: Matcher; paths: HelperPath[] }[] = [];
   for (const file of files) {
     const analysis = await analyze(file);
-    if (analysis.usesHelper) wired.push({ file, matcher: analysis.matcher });
+    if (analysis.paths.length > 0) wired.push({ file, matcher: analysis.matcher, paths: analysis.paths });
   }
   if (wired.length === 0) {
     issues.push({ code: "W001", path: files.join(", "), message: `does not use withLiveness() or liveness() from "probekit/middleware": liveness is not answered before app code` });
     return issues;
   }
-  for (const { file, matcher } of wired) {
+  for (const { file, matcher, paths } of wired) {
+    // One liveness truth: the path the helper answers is the config's livenessPath.
+    for (const given of paths) {
+      const problem = helperPathProblem(given, livenessPath);
+      if (problem !== undefined) issues.push({ code: "W002", path: `${file} ${given.helper}()`, message: problem });
+    }
     const problem = await matcherProblem(matcher, livenessPath);
     if (problem !== undefined) issues.push({ code: "W002", path: `${file} config.matcher`, message: problem });
   }
   return issues;
 }
 
+/** The path a helper call answers: the default, a literal `{ path }`, or something only run time knows. */
+type HelperPath = { helper: string; path: string } | { helper: string; path: undefined; why: string };
+
+const DEFAULT_LIVENESS_PATH = "/healthcheck/liveness";
+
+function helperPathProblem(given: HelperPath, livenessPath: string): string | undefined {
+  if (given.path === undefined) return `cannot tell which path it answers (${given.why}): give it { path: "${livenessPath}" } as a literal, the config's livenessPath`;
+  const trim = (path: string) => (path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path);
+  if (trim(given.path) === trim(livenessPath)) return undefined;
+  return `answers ${given.path} but the config's livenessPath is ${livenessPath}: the drain, probekit/node and your probes follow the config. Give it { path: "${livenessPath}" }, or set livenessPath: "${given.path}"`;
+}
+
 /** What `config.matcher` says: absent (every path), a list of sources, or something we cannot read. */
 type Matcher = { kind: "all" } | { kind: "sources"; sources: string[] } | { kind: "unreadable"; why: string };
 
-async function analyze(file: string): Promise<{ usesHelper: boolean; matcher: Matcher }> {
+async function analyze(file: string): Promise<{ paths: HelperPath[]; matcher: Matcher }> {
   const [{ transform }, acorn] = await Promise.all([import("esbuild"), import("acorn")]);
   const source = readFileSync(file, "utf8");
   const loader = file.endsWith("x") ? (file.endsWith(".tsx") ? "tsx" : "jsx") : /\.m?ts$/.test(file) ? "ts" : "js";
@@ -54,28 +71,46 @@ async function analyze(file: string): Promise<{ usesHelper: boolean; matcher: Ma
     const { code } = await transform(source, { loader, target: "es2022" });
     program = acorn.parse(code, { ecmaVersion: "latest", sourceType: "module" });
   } catch (error) {
-    return { usesHelper: false, matcher: { kind: "unreadable", why: `cannot parse: ${String(error).split("\n")[0]}` } };
+    return { paths: [], matcher: { kind: "unreadable", why: `cannot parse: ${String(error).split("\n")[0]}` } };
   }
-  return { usesHelper: usesLivenessHelper(program), matcher: readMatcher(program) };
+  return { paths: helperCalls(program), matcher: readMatcher(program) };
 }
 
-/** An import of withLiveness/liveness from probekit/middleware whose binding is called. */
-function usesLivenessHelper(program: import("acorn").Program): boolean {
-  const locals = new Set<string>();
+/**
+ * Every call of withLiveness/liveness imported from probekit/middleware, with the path
+ * it answers: both take their options second (`withLiveness(handler, { path })`,
+ * `liveness(request, { path })`).
+ */
+function helperCalls(program: import("acorn").Program): HelperPath[] {
+  const locals = new Map<string, string>();
   for (const node of program.body) {
     if (node.type !== "ImportDeclaration" || node.source.value !== "probekit/middleware") continue;
     for (const specifier of node.specifiers) {
       if (specifier.type === "ImportSpecifier" && specifier.imported.type === "Identifier" && HELPERS.has(specifier.imported.name)) {
-        locals.add(specifier.local.name);
+        locals.set(specifier.local.name, specifier.imported.name);
       }
     }
   }
-  if (locals.size === 0) return false;
-  let called = false;
+  const calls: HelperPath[] = [];
+  if (locals.size === 0) return calls;
   visit(program, (node) => {
-    if (node.type === "CallExpression" && node.callee.type === "Identifier" && locals.has(node.callee.name)) called = true;
+    if (node.type !== "CallExpression" || node.callee.type !== "Identifier" || !locals.has(node.callee.name)) return;
+    calls.push(helperPath(locals.get(node.callee.name)!, node.arguments[1]));
   });
-  return called;
+  return calls;
+}
+
+function helperPath(helper: string, options: import("acorn").Node | undefined): HelperPath {
+  const expression = options as import("acorn").Expression | undefined;
+  if (expression === undefined || (expression.type === "Identifier" && expression.name === "undefined")) return { helper, path: DEFAULT_LIVENESS_PATH };
+  if (expression.type !== "ObjectExpression") return { helper, path: undefined, why: "its options are not an object literal" };
+  for (const property of expression.properties) {
+    if (property.type !== "Property" || property.key.type !== "Identifier" || property.key.name !== "path") continue;
+    const path = literalSource(property.value);
+    return path === undefined ? { helper, path: undefined, why: "its path is not a string literal" } : { helper, path };
+  }
+  if (expression.properties.some((property) => property.type === "SpreadElement")) return { helper, path: undefined, why: "its options are spread from elsewhere" };
+  return { helper, path: DEFAULT_LIVENESS_PATH };
 }
 
 function readMatcher(program: import("acorn").Program): Matcher {

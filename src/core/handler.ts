@@ -4,6 +4,7 @@
  * every adapter shares it.
  */
 import type { HealthConfig } from "./config.js";
+import { isLivenessPath } from "../middleware/index.js";
 import { METRICS_CONTENT_TYPES, toMetricsText } from "./metrics.js";
 import { isMetricsFormat, negotiateFormat, negotiateMetricsFormat, type MetricsFormat, type Negotiated, type ResponseFormat } from "./negotiate.js";
 import { toHealthHtml, toHealthJson, escapeHtml } from "./render.js";
@@ -182,7 +183,10 @@ function prepareAnswer(request: HealthRequestParts, config: HealthConfig, option
   }
   if ("error" in negotiated) return textAnswer(negotiated.error, negotiated.message, head);
   // A scrape is not a probe: the drain shows in probekit_shutting_down, and the series go on.
-  if (isShuttingDown() && !isMetricsFormat(negotiated.format) && subset !== lastPathSegment(config.options.livenessPath)) {
+  // Liveness is never drained, whether the short-circuit answers it or this route does
+  // (the same path rule as probekit/middleware's, or its subset served from a fixed route).
+  const isLiveness = isLivenessPath(request.pathname, config.options.livenessPath) || subset === lastPathSegment(config.options.livenessPath);
+  if (isShuttingDown() && !isMetricsFormat(negotiated.format) && !isLiveness) {
     // Draining: out of the load balancer before connections drop; no check runs.
     return problemAnswer(503, SHUTTING_DOWN, negotiated.format, head, { "Retry-After": "0" });
   }

@@ -33,6 +33,15 @@ export const LIVENESS_HEADERS: Readonly<Record<string, string>> = {
 const DEFAULT_PATH = "/healthcheck/liveness";
 
 /**
+ * The one liveness rule, shared by this short-circuit, probekit/node and the drain:
+ * the path itself, or the path with one trailing slash.
+ */
+export function isLivenessPath(pathname: string, path: string = DEFAULT_PATH): boolean {
+  if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
+  return pathname === path || pathname === `${path}/`;
+}
+
+/**
  * Answers `GET`/`HEAD` on the liveness path with `200 {"status":"ok"}`; returns
  * `undefined` for every other request so the caller goes on.
  *
@@ -44,9 +53,7 @@ const DEFAULT_PATH = "/healthcheck/liveness";
 export function liveness(request: Request, options: LivenessOptions = {}): Response | undefined {
   const method = request.method;
   if (method !== "GET" && method !== "HEAD") return undefined;
-  const path = options.path ?? DEFAULT_PATH;
-  const pathname = pathOf(request.url);
-  if (pathname !== path && pathname !== `${path}/`) return undefined;
+  if (!isLivenessPath(pathOf(request.url), options.path)) return undefined;
   return new Response(method === "HEAD" ? null : LIVENESS_BODY, { status: 200, headers: LIVENESS_HEADERS });
 }
 

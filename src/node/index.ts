@@ -17,7 +17,8 @@ import { stopHealthRefreshes } from "../core/refresh-registry.js";
 import { closeHealthChecks } from "../core/runner.js";
 import { isShuttingDown, setShuttingDown } from "../core/shutdown.js";
 import { MAX_TIMER_MS, subsetList } from "../core/util.js";
-import { LIVENESS_BODY, LIVENESS_HEADERS } from "../middleware/index.js";
+import { isLivenessPath, LIVENESS_BODY, LIVENESS_HEADERS } from "../middleware/index.js";
+import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_DRAIN_MS } from "./defaults.js";
 
 export interface NodeHandlerOptions {
   /**
@@ -72,7 +73,7 @@ export function createNodeHandler(config: HealthConfig, options: NodeHandlerOpti
       else send(response, answer);
       return;
     }
-    if (pathname === livenessPath || pathname === `${livenessPath}/`) {
+    if (isLivenessPath(pathname, livenessPath)) {
       if (method === "GET" || method === "HEAD") {
         response.writeHead(200, LIVENESS_HEADERS);
         response.end(method === "HEAD" ? undefined : LIVENESS_BODY);
@@ -230,8 +231,8 @@ export interface ShutdownDrain {
  * }
  */
 export function installShutdownDrain(options: ShutdownDrainOptions = {}): ShutdownDrain {
-  const drainMs = options.drainMs ?? 5000;
-  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+  const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
+  const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
   for (const [name, value] of [["drainMs", drainMs], ["closeTimeoutMs", closeTimeoutMs]] as const) {
     if (!(Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS)) throw new TypeError(`probekit/node: ${name} must be between 0 and ${MAX_TIMER_MS}, got ${value}`);
   }

@@ -74,3 +74,29 @@ describe("withLiveness types", () => {
     assert.equal(await response.text(), "/dashboard");
   });
 });
+
+describe("isLivenessPath: the one liveness rule", () => {
+  it("the path, or the path and one trailing slash; a configured trailing slash changes nothing", async () => {
+    const { isLivenessPath } = await import("../../src/middleware/index.ts");
+    assert.equal(isLivenessPath("/healthcheck/liveness"), true);
+    assert.equal(isLivenessPath("/healthcheck/liveness/"), true);
+    for (const other of ["/healthcheck/liveness//", "/healthcheck/livenessx", "/healthcheck", "/Healthcheck/liveness", ""]) assert.equal(isLivenessPath(other), false, other);
+    assert.equal(isLivenessPath("/livez", "/livez/"), true);
+    assert.equal(isLivenessPath("/livez/", "/livez"), true);
+    assert.equal(isLivenessPath("/", "/"), true);
+  });
+
+  it("the drain, probekit/node and the short-circuit all follow it", async () => {
+    const { defineHealthConfig, handleHealthRequest, setShuttingDown } = await import("../../src/index.ts");
+    const config = defineHealthConfig({ subsets: { livez: [{ name: "a", check() {} }], readiness: [{ name: "b", check() {} }] }, livenessPath: "/livez/", logger: false });
+    setShuttingDown(true);
+    try {
+      // Served by a route at the liveness path (no short-circuit in front): never drained.
+      assert.equal((await handleHealthRequest(new Request("http://x/livez"), config)).status, 200);
+      assert.equal((await handleHealthRequest(new Request("http://x/livez/"), config)).status, 200);
+      assert.equal((await handleHealthRequest(new Request("http://x/healthcheck/readiness"), config)).status, 503);
+    } finally {
+      setShuttingDown(false);
+    }
+  });
+});

@@ -22,7 +22,7 @@ async function project(files: Record<string, string>): Promise<string> {
 const codes = async (files: Record<string, string>, livenessPath = "/healthcheck/liveness") =>
   (await diagnoseProject(await project(files), livenessPath)).map((issue) => issue.code);
 
-const proxyWith = (config: string) => `
+const proxyWith = (config: string, helperOptions = "") => `
 import { NextResponse, type NextRequest } from "next/server";
 import { withLiveness } from "probekit/middleware";
 
@@ -30,7 +30,7 @@ function auth(request: NextRequest): NextResponse {
   return NextResponse.next();
 }
 
-export default withLiveness(auth);
+export default withLiveness(auth${helperOptions ? `, ${helperOptions}` : ""});
 ${config}
 `;
 
@@ -85,9 +85,41 @@ describe("W002: config.matcher reaches the liveness path", () => {
   });
 
   it("checks the configured liveness path", async () => {
-    const files = { "proxy.ts": proxyWith(`export const config = { matcher: ["/healthcheck/liveness"] };`) };
+    const files = { "proxy.ts": proxyWith(`export const config = { matcher: ["/healthcheck/liveness"] };`, `{ path: "/livez" }`) };
     assert.deepEqual(await codes(files, "/livez"), ["W002"]);
-    assert.deepEqual(await codes({ "proxy.ts": proxyWith(`export const config = { matcher: ["/livez"] };`) }, "/livez"), []);
+    assert.deepEqual(await codes({ "proxy.ts": proxyWith(`export const config = { matcher: ["/livez"] };`, `{ path: "/livez" }`) }, "/livez"), []);
+  });
+
+  it("the path given to withLiveness or liveness is the config's livenessPath (one liveness truth)", async () => {
+    const matcher = `export const config = { matcher: ["/livez", "/healthcheck/liveness"] };`;
+    const issuesOf = async (helperOptions: string, livenessPath: string) => diagnoseProject(await project({ "proxy.ts": proxyWith(matcher, helperOptions) }), livenessPath);
+
+    // The helper's default against a config that moved the path.
+    const moved = await issuesOf("", "/livez");
+    assert.deepEqual(moved.map((issue) => issue.code), ["W002"]);
+    assert.match(moved[0]!.path, /proxy\.ts withLiveness\(\)$/);
+    assert.match(moved[0]!.message, /answers \/healthcheck\/liveness but the config's livenessPath is \/livez/);
+    // A literal path that differs, and one that only differs by a trailing slash.
+    assert.deepEqual((await issuesOf(`{ path: "/livez" }`, "/healthcheck/liveness")).map((issue) => issue.code), ["W002"]);
+    assert.deepEqual(await issuesOf(`{ path: "/livez/" }`, "/livez"), []);
+    assert.deepEqual(await issuesOf(`{ path: \`/livez\` }`, "/livez"), []);
+    // What only run time knows is said, not guessed.
+    const dynamic = await issuesOf(`{ path: process.env.LIVENESS_PATH }`, "/livez");
+    assert.deepEqual(dynamic.map((issue) => issue.code), ["W002"]);
+    assert.match(dynamic[0]!.message, /cannot tell which path it answers \(its path is not a string literal\)/);
+    assert.match((await issuesOf("options", "/livez"))[0]!.message, /its options are not an object literal/);
+  });
+
+  it("liveness(request, { path }) inside the app's own function is read too", async () => {
+    const source = `
+import { liveness } from "probekit/middleware";
+export function proxy(request: Request) {
+  return liveness(request, { path: "/ping" }) ?? fetch(request);
+}`;
+    const issues = await diagnoseProject(await project({ "middleware.ts": source }), "/healthcheck/liveness");
+    assert.deepEqual(issues.map((issue) => issue.code), ["W002"]);
+    assert.match(issues[0]!.message, /answers \/ping but the config's livenessPath is \/healthcheck\/liveness/);
+    assert.deepEqual(await diagnoseProject(await project({ "middleware.ts": source }), "/ping"), []);
   });
 
   it("says so when the matcher is not a static value, as Next requires", async () => {
