@@ -10,8 +10,8 @@
  */
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable } from "../core/errors.js";
-import { isAbortOf } from "../core/safe-errors.js";
-import { safeRedisError } from "../core/redis.js";
+import { isAbortOf } from "../internal/safe-errors.js";
+import { safeRedisError } from "../internal/redis.js";
 
 export interface BullmqWorkersOptions extends CommonCheckOptions {
   /** One queue name… */

@@ -17,7 +17,7 @@
  */
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceReturnedUnexpectedResult, ServiceUnavailable } from "../core/errors.js";
-import { isAbortOf, unavailable } from "../core/safe-errors.js";
+import { isAbortOf, unavailable } from "../internal/safe-errors.js";
 import { abortable, readEnv } from "../core/util.js";
 
 /** The part of an @vercel/edge-config client (`createClient(…)`) the check uses. */

@@ -17,7 +17,7 @@ import { rename, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable } from "../core/errors.js";
-import { redisCall, redisConnector, type RedisSource } from "../core/redis.js";
+import { redisCall, redisConnector, type RedisSource } from "../internal/redis.js";
 import { ownedTcp } from "./redis.js";
 
 const DEFAULT_FILE = "/tmp/worker_heartbeat";

@@ -8,7 +8,7 @@
  */
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable } from "../core/errors.js";
-import { isAbortOf, unavailable } from "../core/safe-errors.js";
+import { isAbortOf, unavailable } from "../internal/safe-errors.js";
 
 /** A status, a list of statuses, an inclusive range, or a predicate. */
 export type ExpectedStatus = number | readonly number[] | { min: number; max: number } | ((status: number) => boolean);

@@ -16,8 +16,8 @@ import { basename, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable, ServiceWarning } from "../core/errors.js";
-import { errorCode } from "../core/safe-errors.js";
-import { closeConnection, connectionFrom, query, type PgQueryable, type PostgresConnection, type PostgresJsSql } from "./postgres.js";
+import { errorCode } from "../internal/safe-errors.js";
+import { closeConnection, connectionFrom, query, type PgQueryable, type PostgresConnection, type PostgresJsSql } from "../internal/postgres.js";
 
 export type MigrationTool = "drizzle" | "prisma" | "node-pg-migrate" | "kysely" | "knex";
 

@@ -11,7 +11,7 @@
  */
 import { builtinCheck, type Check, type CheckContext, type CommonCheckOptions } from "../core/check.js";
 import { isHealthCheckError, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
-import { isAbortOf, unavailable } from "../core/safe-errors.js";
+import { isAbortOf, unavailable } from "../internal/safe-errors.js";
 import { driverTimeoutMs } from "../core/util.js";
 
 export interface RabbitmqOptions extends CommonCheckOptions {

@@ -11,10 +11,10 @@
  */
 import type { Check } from "../core/check.js";
 import { ServiceUnavailable } from "../core/errors.js";
-import { cacheRoundtripCheck, commandOps, lastErrors, redisPingCheck, type CacheRoundtripOptions, type OwnedClient, type RedisPingOptions, type RedisSource } from "../core/redis.js";
+import { cacheRoundtripCheck, commandOps, lastErrors, redisPingCheck, type CacheRoundtripOptions, type OwnedClient, type RedisPingOptions, type RedisSource } from "../internal/redis.js";
 import { driverTimeoutMs } from "../core/util.js";
 
-export type { CacheRoundtripOptions, IoRedisLike, NodeRedisLike, RedisPingOptions, RedisSource, UpstashLike } from "../core/redis.js";
+export type { CacheRoundtripOptions, IoRedisLike, NodeRedisLike, RedisPingOptions, RedisSource, UpstashLike } from "../internal/redis.js";
 
 /**
  * PING over TCP or Upstash REST; passes on PONG.

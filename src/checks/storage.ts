@@ -12,7 +12,7 @@ import { lstat, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceReturnedUnexpectedResult, ServiceUnavailable } from "../core/errors.js";
-import { errorCode, isAbortOf } from "../core/safe-errors.js";
+import { errorCode, isAbortOf } from "../internal/safe-errors.js";
 
 export interface FileStorageOptions extends CommonCheckOptions {
   /**

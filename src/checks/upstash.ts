@@ -9,9 +9,9 @@
  * redisPing({ upstash: { url: process.env.UPSTASH_REDIS_REST_URL!, token: process.env.UPSTASH_REDIS_REST_TOKEN! } });
  */
 import type { Check } from "../core/check.js";
-import { cacheRoundtripCheck, redisPingCheck, type CacheRoundtripOptions, type RedisPingOptions } from "../core/redis.js";
+import { cacheRoundtripCheck, redisPingCheck, type CacheRoundtripOptions, type RedisPingOptions } from "../internal/redis.js";
 
-export type { CacheRoundtripOptions, RedisPingOptions, UpstashLike } from "../core/redis.js";
+export type { CacheRoundtripOptions, RedisPingOptions, UpstashLike } from "../internal/redis.js";
 
 /**
  * PING over Upstash REST (or the app's @upstash/redis client); passes on PONG.

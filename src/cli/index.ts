@@ -13,8 +13,8 @@ import { parseArgs } from "node:util";
 import type { HealthConfig } from "../core/config.js";
 import type { HealthConfigIssue } from "../core/errors.js";
 import { toHealthJson } from "../core/render.js";
-import { runHealthChecks, type HealthReport } from "../core/runner.js";
-import { errorText, MAX_TIMER_MS } from "../core/util.js";
+import { runHealthChecks } from "../core/runner.js";
+import { errorText, LATE, MAX_TIMER_MS, withDeadline } from "../core/util.js";
 import { CliUsageError, findConfigFile, loadConfig } from "./load-config.js";
 import { formatIssues, formatReport, styleFor } from "./output.js";
 
@@ -108,17 +108,8 @@ async function runCommand(loaded: HealthConfig, subset: string, options: RunOpti
   // The report is printed here, with full detail: the config's logger would say it all twice. Never reuse a cached run.
   const config: HealthConfig = { ...loaded, options: { ...loaded.options, logger: false, cacheTtlMs: 0 } };
   const deadlineMs = options.deadlineMs ?? defaultDeadline(config, subset);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<undefined>((resolve) => {
-    timer = setTimeout(resolve, deadlineMs, undefined);
-  });
-  let report: HealthReport | undefined;
-  try {
-    report = await Promise.race([runHealthChecks(config, subset), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-  if (report === undefined) {
+  const report = await withDeadline(runHealthChecks(config, subset), deadlineMs);
+  if (report === LATE) {
     return print(process.stderr, `probekit: subset ${JSON.stringify(subset)} did not finish within ${deadlineMs} ms\n`, EXIT.fail);
   }
   const output =

@@ -7,7 +7,7 @@ import { isCheck, type Check, type CheckContext, type CheckResult, type SubsetEn
 import type { HealthConfig, HealthLogger, StatusChangeEvent } from "./config.js";
 import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, UnknownSubsetError, type HealthCheckError } from "./errors.js";
 import { stopHealthRefreshes } from "./refresh-registry.js";
-import { abortable, errorText, MAX_TIMER_MS } from "./util.js";
+import { abortable, errorText, LATE, MAX_TIMER_MS, withDeadline } from "./util.js";
 
 /** Status of one check or of a whole subset, as in draft-inadarei-api-health-check. */
 export type HealthStatus = "pass" | "warn" | "fail";
@@ -375,24 +375,13 @@ function runCheck(check: Check, defaultTimeoutMs: number, time: string): CheckRe
 
   // What the check spent before returning its promise counts against its timeout.
   const remainingMs = Math.max(0, timeoutMs - elapsed(started));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      // Settle the race first, so the check's own reaction to the abort never wins it.
-      reject(new ServiceUnavailable(`timed out after ${timeoutMs} ms`));
-      abortReason = new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError");
-      controller?.abort(abortReason);
-    }, remainingMs);
-  });
-  return Promise.race([returned as PromiseLike<unknown>, timedOut]).then(
-    (result) => {
-      clearTimeout(timer);
-      return passedReport(base, result, started);
-    },
-    (error: unknown) => {
-      clearTimeout(timer);
-      return failedReport(base, error, started);
-    },
+  // The race is settled before the abort, so the check's own reaction to it never wins.
+  return withDeadline(returned as PromiseLike<unknown>, remainingMs, () => {
+    abortReason = new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError");
+    controller?.abort(abortReason);
+  }).then(
+    (result) => (result === LATE ? failedReport(base, new ServiceUnavailable(`timed out after ${timeoutMs} ms`), started) : passedReport(base, result, started)),
+    (error: unknown) => failedReport(base, error, started),
   );
 }
 

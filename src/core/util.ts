@@ -57,6 +57,34 @@ export function formatMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
 }
 
+/** What {@link withDeadline} resolves with when the deadline came first. */
+export const LATE: unique symbol = Symbol("probekit.late");
+
+/**
+ * The one timer race: settles as `work` does, or resolves with {@link LATE} once `ms`
+ * have passed first (then calls `onLate`, after the race is settled, so whatever
+ * `onLate` sets off in `work` can never win it). The timer is cleared either way.
+ */
+export function withDeadline<T>(work: PromiseLike<T>, ms: number, onLate?: () => void): Promise<T | typeof LATE> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<typeof LATE>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(LATE);
+      onLate?.();
+    }, ms);
+  });
+  return Promise.race([work, late]).then(
+    (value) => {
+      clearTimeout(timer);
+      return value;
+    },
+    (error: unknown) => {
+      clearTimeout(timer);
+      throw error;
+    },
+  );
+}
+
 /** Settles with `promise`, or rejects with the signal's reason as soon as it aborts; leaves no listener behind. */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);

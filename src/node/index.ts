@@ -16,7 +16,7 @@ import { answerMetricsNowOrLater, answerNowOrLater, NO_STORE, type HealthAnswer,
 import { stopHealthRefreshes } from "../core/refresh-registry.js";
 import { closeHealthChecks } from "../core/runner.js";
 import { isShuttingDown, setShuttingDown } from "../core/shutdown.js";
-import { MAX_TIMER_MS, subsetList } from "../core/util.js";
+import { LATE, MAX_TIMER_MS, subsetList, withDeadline } from "../core/util.js";
 import { isLivenessPath, LIVENESS_BODY, LIVENESS_HEADERS } from "../middleware/index.js";
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_DRAIN_MS } from "./defaults.js";
 
@@ -260,7 +260,7 @@ export function installShutdownDrain(options: ShutdownDrainOptions = {}): Shutdo
     await delay(drainMs);
     // Closing the server, the checks' clients and onDrained share one deadline: a client
     // that never finishes closing must not keep the pod until Kubernetes kills it.
-    const code = await withDeadline(closeTimeoutMs, async () => {
+    const code = await withDeadline((async () => {
       if (options.server) await closeServer(options.server);
       if (options.config) await closeHealthChecks(options.config).catch(() => {});
       try {
@@ -270,9 +270,9 @@ export function installShutdownDrain(options: ShutdownDrainOptions = {}): Shutdo
         log(`probekit: onDrained failed: ${error instanceof Error ? error.message : String(error)}`);
         return 1;
       }
-    });
-    if (code === undefined) log(`probekit: closing took longer than ${closeTimeoutMs} ms: exiting anyway`);
-    if (exit) process.exit(code ?? 0);
+    })(), closeTimeoutMs);
+    if (code === LATE) log(`probekit: closing took longer than ${closeTimeoutMs} ms: exiting anyway`);
+    if (exit) process.exit(code === LATE ? 0 : code);
   }
 
   const onSignal = (signal: NodeJS.Signals) => {
@@ -296,17 +296,6 @@ export function installShutdownDrain(options: ShutdownDrainOptions = {}): Shutdo
 }
 
 const INSTALLED = Symbol.for("probekit.shutdownDrain");
-
-/** The work's result, or undefined once `ms` have passed first. */
-async function withDeadline<T>(ms: number, work: () => Promise<T>): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
-  try {
-    return await Promise.race([work(), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Closes the server and resolves once its in-flight requests are done. */
 function closeServer(server: NonNullable<ShutdownDrainOptions["server"]>): Promise<void> {

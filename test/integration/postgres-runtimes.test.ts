@@ -59,7 +59,7 @@ describe("postgresHeartbeat on other runtimes", () => {
     const response = await edge.dispatchFetch("http://edge.test/healthcheck/readiness?format=json");
     assert.equal(response.status, 500);
     const body = (await response.json()) as { checks: Record<string, { output: string }[]> };
-    assert.equal(body.checks.postgres![0]!.output, "unavailable: cannot load the postgres driver");
+    assert.equal(body.checks.postgres![0]!.output, "unavailable: probekit/checks/postgres: cannot load \"postgres\" — npm install postgres");
     assert.ok(!JSON.stringify(body).includes("secret"));
   });
 });

@@ -8,7 +8,8 @@ import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import postgres from "postgres";
 import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
-import { postgresHeartbeat, query } from "../../src/checks/postgres.ts";
+import { postgresHeartbeat } from "../../src/checks/postgres.ts";
+import { query } from "../../src/internal/postgres.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { PASSWORD, startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 

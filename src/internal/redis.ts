@@ -5,10 +5,10 @@
  * referenced here, so the Upstash entry (checks/upstash) stays edge-safe; the
  * Node entry (checks/redis) adds the clients it builds from a URL.
  */
-import { builtinCheck, type Check, type CheckContext, type CommonCheckOptions } from "./check.js";
-import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, type HealthCheckError } from "./errors.js";
+import { builtinCheck, type Check, type CheckContext, type CommonCheckOptions } from "../core/check.js";
+import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
 import { errorCode, isAbortOf, unavailable } from "./safe-errors.js";
-import { driverTimeoutMs } from "./util.js";
+import { driverTimeoutMs } from "../core/util.js";
 
 /** An ioredis client (or Cluster): raw commands through `call`. */
 export interface IoRedisLike {

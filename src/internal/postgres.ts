@@ -1,0 +1,129 @@
+/**
+ * PostgreSQL plumbing shared by probekit/checks/postgres and probekit/checks/migrations
+ * (internal: not a subpath export): which connection the options name, one statement
+ * with cancel-on-abort and one retry on a stale pooled connection, the pool a check owns
+ * for a URL, and SQLSTATE codes named safely.
+ */
+import { ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
+import { driverTimeoutMs } from "../core/util.js";
+import { ownedClient, type OwnedClient } from "./owned-client.js";
+import { loadPeer } from "./peer.js";
+import { errorCode, guarded, safeError } from "./safe-errors.js";
+
+/** The part of a postgres.js `sql` instance the checks use. */
+export interface PostgresJsSql {
+  unsafe(query: string): PromiseLike<readonly Record<string, unknown>[]> & { cancel?(): unknown };
+}
+
+/** The part of a pg `Pool` or `Client` (and of wrappers that expose one) the checks use. */
+export interface PgQueryable {
+  query(text: string): PromiseLike<{ rows: readonly Record<string, unknown>[] }>;
+}
+
+/** Ends the pool a check opened from a URL; the app's own clients are the app's to close. */
+export async function closeConnection(connection: PostgresConnection): Promise<void> {
+  if (connection.kind === "url") await connection.pool.close();
+}
+
+/** How a check reaches the database: the app's client, or a pool it owns. */
+export type PostgresConnection = { kind: "postgres.js"; sql: PostgresJsSql } | { kind: "pg"; client: PgQueryable } | { kind: "url"; pool: OwnedClient<PostgresJsSql, number> };
+
+/** Picks the one connection the options name; a programmer mistake throws when the config is defined. */
+export function connectionFrom(options: { sql?: PostgresJsSql; client?: PgQueryable; url?: string }, who: string): PostgresConnection {
+  // `url: process.env.DATABASE_URL` unset at build time is not a mistake here: it fails at run time.
+  const clients = [options.sql, options.client].filter((value) => value !== undefined);
+  if (clients.length > 1 || (clients.length === 1 && options.url !== undefined)) throw new TypeError(`${who}: pass only one of sql (postgres.js), client (pg) or url`);
+  if (options.sql !== undefined) {
+    if (typeof options.sql.unsafe !== "function") throw new TypeError(`${who}: sql must be a postgres.js instance (with unsafe())`);
+    return { kind: "postgres.js", sql: options.sql };
+  }
+  if (options.client !== undefined) {
+    if (typeof options.client.query !== "function") throw new TypeError(`${who}: client must have a query(text) method (a pg Pool or Client)`);
+    return { kind: "pg", client: options.client };
+  }
+  // No URL (an unset env var) is a deploy mistake the probe reports when it runs, not a crash at import.
+  return { kind: "url", pool: ownedPool(options.url ?? "", who) };
+}
+
+/**
+ * Runs one statement with safe errors: on abort (the runner's timeout) a
+ * postgres.js query is cancelled on the server; a pg query cannot be.
+ */
+export function query(connection: PostgresConnection, text: string, signal: AbortSignal, timeoutMs: number): Promise<readonly Record<string, unknown>[]> {
+  return guarded(
+    signal,
+    async () => {
+      try {
+        return await send(connection, text, signal, timeoutMs);
+      } catch (error) {
+        // A pooled connection the server closed since the last run (a restart, a failover) is not an outage: retry once on a fresh one.
+        if (signal.aborted || !STALE.has(errorCode(error) ?? "")) throw error;
+        return await send(connection, text, signal, timeoutMs);
+      }
+    },
+    safePostgresError,
+  );
+}
+
+const STALE = new Set(["57P01", "57P02", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE"]);
+
+async function send(connection: PostgresConnection, text: string, signal: AbortSignal, timeoutMs: number): Promise<readonly Record<string, unknown>[]> {
+  if (connection.kind === "pg") return (await connection.client.query(text)).rows;
+  const sql = connection.kind === "postgres.js" ? connection.sql : await connection.pool.get(timeoutMs);
+  const pending = sql.unsafe(text);
+  const cancel = () => void Promise.resolve(pending.cancel?.()).catch(() => {});
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    return await pending;
+  } finally {
+    signal.removeEventListener("abort", cancel);
+  }
+}
+
+/** A one-connection postgres.js pool for a URL, made on the first run. */
+function ownedPool(url: string, who: string): OwnedClient<PostgresJsSql, number> {
+  return ownedClient({
+    async create(timeoutMs: number) {
+      if (url === "") throw new ServiceUnavailable("no database URL configured");
+      const { default: postgres } = await loadPeer(who, "postgres", () => import("postgres"));
+      return postgres(url, {
+        max: 1,
+        // Below the check's timeout, so a black-holed host fails as a connect timeout and frees the pool for the next run.
+        connect_timeout: driverTimeoutMs(timeoutMs) / 1000,
+        idle_timeout: 30,
+        max_lifetime: 60 * 30,
+        // No prepared statements: works behind PgBouncer in transaction mode.
+        prepare: false,
+        // postgres.js waits up to 20 s between reconnects after failures; probes are paced
+        // and coalesced already, and a check must see a server the moment it is back.
+        backoff: false,
+        onnotice: () => {},
+        connection: { application_name: "probekit" },
+      }) as unknown as PostgresJsSql;
+    },
+    close: (sql) => (sql as PostgresJsSql & { end?(options?: { timeout?: number }): Promise<void> }).end?.({ timeout: 5 }),
+    closeDeadlineMs: 6000,
+  });
+}
+
+/** SQLSTATE classes and driver codes that have a safe name (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
+const POSTGRES_CODES: Record<string, string> = {
+  "28P01": "authentication failed",
+  "28000": "authentication failed",
+  "3D000": "database does not exist",
+  "53300": "too many connections",
+  "57P01": "database is shutting down",
+  "57P02": "database is shutting down",
+  "57P03": "database is starting up",
+  "42P01": "table does not exist",
+  "42501": "permission denied",
+  CONNECT_TIMEOUT: "connection timed out",
+  CONNECTION_CLOSED: "connection lost",
+  CONNECTION_ENDED: "connection lost",
+  CONNECTION_DESTROYED: "connection lost",
+};
+
+/** A ServiceUnavailable whose message names what failed without the driver's text (hosts, users, SQL). */
+export function safePostgresError(error: unknown): HealthCheckError {
+  return safeError(error, { codes: POSTGRES_CODES, fallback: "query failed" });
+}
