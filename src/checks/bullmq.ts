@@ -10,8 +10,10 @@
  */
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable } from "../core/errors.js";
-import { isAbortOf } from "../internal/safe-errors.js";
+import { ownedClient } from "../internal/owned-client.js";
+import { loadPeer } from "../internal/peer.js";
 import { safeRedisError } from "../internal/redis.js";
+import { guarded } from "../internal/safe-errors.js";
 
 export interface BullmqWorkersOptions extends CommonCheckOptions {
   /** One queue name… */
@@ -43,51 +45,32 @@ export function bullmqWorkers(options: BullmqWorkersOptions): Check {
   const names = [...(options.queues ?? []), ...(options.queue === undefined ? [] : [options.queue])];
   if (names.length === 0) throw new TypeError(`${who}: name a queue (queue) or queues (queues)`);
   if (options.connection === undefined || options.connection === null) throw new TypeError(`${who}: connection is required (ioredis options or instance)`);
-  let queues: Promise<QueueLike[]> | undefined;
-  const open = () =>
-    (queues ??= import("bullmq").then(
-      ({ Queue }) =>
-        names.map((name) => {
-          const queue = new Queue(name, { connection: options.connection as never, prefix: options.prefix }) as unknown as QueueLike;
-          // Connection errors surface in the check's result; unheard, BullMQ would print each retry.
-          queue.on("error", () => {});
-          return queue;
-        }),
-      (error: unknown) => {
-        queues = undefined;
-        throw new ServiceUnavailable("cannot load bullmq", { cause: error });
-      },
-    ));
+  const queues = ownedClient({
+    create: async () => {
+      const { Queue } = await loadPeer(who, "bullmq", () => import("bullmq"));
+      return names.map((name) => {
+        const queue = new Queue(name, { connection: options.connection as never, prefix: options.prefix }) as unknown as QueueLike;
+        // Connection errors surface in the check's result; unheard, BullMQ would print each retry.
+        queue.on("error", () => {});
+        return queue;
+      });
+    },
+    // close() waits for a connection that may never come (a wrong password retries forever): then cut it.
+    close: (opened) => Promise.all(opened.map((queue) => queue.close().catch(() => queue.disconnect().catch(() => {})))),
+    closeDeadlineMs: 1000,
+    onCloseLate: (opened) => Promise.all(opened.map((queue) => queue.disconnect().catch(() => {}))),
+  });
   return builtinCheck(
     options,
     { name: names.length === 1 ? `bullmq:${names[0]}` : "bullmq", componentType: "component" },
     async ({ signal }) => {
-      const opened = await open();
-      let counts: number[];
-      try {
-        counts = await Promise.all(opened.map((queue) => queue.getWorkersCount()));
-      } catch (error) {
-        if (isAbortOf(error, signal)) throw error;
-        throw safeRedisError(error);
-      }
+      const opened = await queues.get();
+      const counts = await guarded(signal, () => Promise.all(opened.map((queue) => queue.getWorkersCount())), (error) => safeRedisError(error));
       const idle = names.filter((_, index) => counts[index] === 0);
       if (idle.length > 0) throw new ServiceUnavailable(idle.map((name) => `No worker for queue ${name}`).join("; "));
       const total = counts.reduce((sum, count) => sum + count, 0);
       return { observedValue: total, observedUnit: "workers", output: names.map((name, index) => `${name}: ${counts[index]}`).join(", ") };
     },
-    async () => {
-      const opened = queues;
-      queues = undefined;
-      // close() waits for a connection that may never come (a wrong password retries forever): then cut it.
-      await Promise.all(
-        ((await opened?.catch(() => [])) ?? []).map(async (queue) => {
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const gaveUp = new Promise<"gave up">((resolve) => (timer = setTimeout(resolve, 1000, "gave up")));
-          const outcome = await Promise.race([queue.close().catch(() => "failed"), gaveUp]);
-          clearTimeout(timer);
-          if (outcome !== undefined) await queue.disconnect().catch(() => {});
-        }),
-      );
-    },
+    () => queues.close(),
   );
 }

@@ -16,8 +16,9 @@
  * edgeConfig(); // reads process.env.EDGE_CONFIG when it runs
  */
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
-import { ServiceReturnedUnexpectedResult, ServiceUnavailable } from "../core/errors.js";
-import { isAbortOf, unavailable } from "../internal/safe-errors.js";
+import { ServiceReturnedUnexpectedResult, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
+import { loadPeer } from "../internal/peer.js";
+import { guarded, safeError } from "../internal/safe-errors.js";
 import { abortable, readEnv } from "../core/util.js";
 
 /** The part of an @vercel/edge-config client (`createClient(…)`) the check uses. */
@@ -67,16 +68,10 @@ export function edgeConfig(options: EdgeConfigOptions = {}): Check {
 
   return builtinCheck(options, { name: "edge-config", componentType: "component" }, async ({ signal }) => {
     const reader = await client();
-    let found: boolean;
-    try {
-      // The client takes no abort signal: on timeout the check returns at once, and the
-      // abandoned request ends when the service answers or fetch gives up on it.
-      // Promise.resolve().then(): a client that throws synchronously still fails as data.
-      found = await abortable(Promise.resolve().then(() => reader.has(key, { consistentRead: true })), signal);
-    } catch (error) {
-      if (isAbortOf(error, signal)) throw error;
-      throw safeEdgeConfigError(error);
-    }
+    // The client takes no abort signal: on timeout the check returns at once, and the
+    // abandoned request ends when the service answers or fetch gives up on it.
+    // Promise.resolve().then(): a client that throws synchronously still fails as data.
+    const found = await guarded(signal, () => abortable(Promise.resolve().then(() => reader.has(key, { consistentRead: true })), signal), safeEdgeConfigError);
     if (options.key !== undefined && !found) throw new ServiceReturnedUnexpectedResult(`item ${JSON.stringify(options.key)} not found`);
   });
 }
@@ -99,9 +94,7 @@ function ownedClient(connectionString: () => string | undefined): () => Promise<
 }
 
 async function createOwnedClient(connectionString: string): Promise<EdgeConfigReader> {
-  const { createClient } = await import("@vercel/edge-config").catch((error: unknown) => {
-    throw new ServiceUnavailable("cannot load @vercel/edge-config", { cause: error });
-  });
+  const { createClient } = await loadPeer("probekit/checks/edge-config", "@vercel/edge-config", () => import("@vercel/edge-config"));
   try {
     return createClient(connectionString, {
       // The defaults answer get()/digest() from a week-old copy when the service is down.
@@ -117,7 +110,7 @@ async function createOwnedClient(connectionString: string): Promise<EdgeConfigRe
 }
 
 /** The client's errors, named without its text (which may carry hosts): see ERRORS and UnexpectedNetworkError in @vercel/edge-config. */
-function safeEdgeConfigError(error: unknown): ServiceUnavailable {
+function safeEdgeConfigError(error: unknown): HealthCheckError {
   // Read as data, not with instanceof: on the edge the error may come from another realm.
   const raw = typeof error === "object" && error !== null ? (error as { message?: unknown }).message : undefined;
   const message = typeof raw === "string" ? raw : "";
@@ -125,5 +118,5 @@ function safeEdgeConfigError(error: unknown): ServiceUnavailable {
   if (message === "@vercel/edge-config: Edge Config not found") return new ServiceUnavailable("edge config not found", { cause: error });
   const status = /^@vercel\/edge-config: Unexpected error due to response with status code (\d{3})$/.exec(message)?.[1];
   if (status !== undefined) return new ServiceUnavailable(status === "401" || status === "403" ? "unauthorized" : `status ${status}`, { cause: error });
-  return unavailable(error, "request failed");
+  return safeError(error, { fallback: "request failed" });
 }

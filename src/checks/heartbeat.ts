@@ -18,7 +18,7 @@ import { hostname } from "node:os";
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable } from "../core/errors.js";
 import { redisCall, redisConnector, type RedisSource } from "../internal/redis.js";
-import { ownedTcp } from "./redis.js";
+import { ownedTcp } from "../internal/redis-tcp.js";
 
 const DEFAULT_FILE = "/tmp/worker_heartbeat";
 

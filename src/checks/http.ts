@@ -8,7 +8,7 @@
  */
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceUnavailable } from "../core/errors.js";
-import { isAbortOf, unavailable } from "../internal/safe-errors.js";
+import { guarded, safeError } from "../internal/safe-errors.js";
 
 /** A status, a list of statuses, an inclusive range, or a predicate. */
 export type ExpectedStatus = number | readonly number[] | { min: number; max: number } | ((status: number) => boolean);
@@ -42,13 +42,7 @@ export function httpEndpoint(options: HttpEndpointOptions): Check {
   const target = parseTarget(options.url, options.headers);
   return builtinCheck(options, { name: target === undefined ? "http" : `http:${target.url.host}`, componentType: options.componentType ?? "component" }, async ({ signal }) => {
     if (target === undefined) throw new ServiceUnavailable("no valid URL configured");
-    let response: Response;
-    try {
-      response = await fetch(target.url, { method, headers: target.headers, redirect: "manual", signal });
-    } catch (error) {
-      if (isAbortOf(error, signal)) throw error;
-      throw unavailable(error, "request failed");
-    }
+    const response = await guarded(signal, () => fetch(target.url, { method, headers: target.headers, redirect: "manual", signal }), (error) => safeError(error, { fallback: "request failed" }));
     // Free the connection: only the status matters.
     await response.body?.cancel().catch(() => {});
     if (!accepts.test(response.status)) {

@@ -10,8 +10,9 @@
  * rabbitmq({ url: process.env.RABBITMQ_URL });
  */
 import { builtinCheck, type Check, type CheckContext, type CommonCheckOptions } from "../core/check.js";
-import { isHealthCheckError, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
-import { isAbortOf, unavailable } from "../internal/safe-errors.js";
+import { ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
+import { loadPeer } from "../internal/peer.js";
+import { guarded, safeError } from "../internal/safe-errors.js";
 import { driverTimeoutMs } from "../core/util.js";
 
 export interface RabbitmqOptions extends CommonCheckOptions {
@@ -61,27 +62,19 @@ export function rabbitmq(options: RabbitmqOptions): Check {
   return builtinCheck(options, { name: "rabbitmq", componentType: "component" }, async (context) => {
     // An unset RABBITMQ_URL is a deploy mistake the probe should report, not a crash at import.
     if (url === "") throw new ServiceUnavailable("no RabbitMQ URL configured");
-    const connect = await loadConnect();
-    try {
-      await openChannelAndClose(connect, url, context);
-    } catch (error) {
-      // The runner reports its own timeout; anything else gets a safe name.
-      if (isAbortOf(error, context.signal)) throw error;
-      throw safeRabbitmqError(error);
-    }
+    const connect = await loadPeer(WHO, "amqplib", loadConnect);
+    await guarded(context.signal, () => openChannelAndClose(connect, url, context), safeRabbitmqError);
   });
 }
 
+const WHO = "probekit/checks/rabbitmq";
+
 async function loadConnect(): Promise<Connect> {
-  try {
-    // amqplib is CommonJS: its exports arrive as named exports, or only on `default` under some loaders.
-    const amqplib = (await import("amqplib")) as unknown as { connect?: Connect; default?: { connect?: Connect } };
-    const connect = amqplib.connect ?? amqplib.default?.connect;
-    if (typeof connect !== "function") throw new TypeError("amqplib has no connect()");
-    return connect;
-  } catch (error) {
-    throw new ServiceUnavailable("cannot load amqplib (install it: npm install amqplib)", { cause: error });
-  }
+  // amqplib is CommonJS: its exports arrive as named exports, or only on `default` under some loaders.
+  const amqplib = (await import("amqplib")) as unknown as { connect?: Connect; default?: { connect?: Connect } };
+  const connect = amqplib.connect ?? amqplib.default?.connect;
+  if (typeof connect !== "function") throw new TypeError("amqplib has no connect()");
+  return connect;
 }
 
 /**
@@ -155,10 +148,7 @@ const AMQPLIB_MESSAGES: [RegExp, string][] = [
 ];
 
 /** A ServiceUnavailable naming what failed, never the URL, user, password or host (those stay in the cause). */
-export function safeRabbitmqError(error: unknown): HealthCheckError {
-  if (isHealthCheckError(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  for (const [pattern, safe] of AMQPLIB_MESSAGES) if (pattern.test(message)) return new ServiceUnavailable(safe, { cause: error });
+function safeRabbitmqError(error: unknown): HealthCheckError {
   // Socket errors carry a code (ECONNREFUSED, ENOTFOUND, …) that the shared table names.
-  return unavailable(error, "connection failed");
+  return safeError(error, { patterns: AMQPLIB_MESSAGES, fallback: "connection failed" });
 }

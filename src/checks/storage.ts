@@ -12,7 +12,7 @@ import { lstat, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { ServiceReturnedUnexpectedResult, ServiceUnavailable } from "../core/errors.js";
-import { errorCode, isAbortOf } from "../internal/safe-errors.js";
+import { errorCode, guarded } from "../internal/safe-errors.js";
 
 export interface FileStorageOptions extends CommonCheckOptions {
   /**
@@ -92,13 +92,8 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Runs one step, turning its file-system error into a safe message (the raw one stays the cause); an abort passes through. */
-async function attempt<T>(step: Step, dir: string, signal: AbortSignal, operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    if (isAbortOf(error, signal)) throw error;
-    throw storageError(step, dir, error);
-  }
+function attempt<T>(step: Step, dir: string, signal: AbortSignal, operation: () => Promise<T>): Promise<T> {
+  return guarded(signal, operation, (error) => storageError(step, dir, error));
 }
 
 function storageError(step: Step, dir: string, error: unknown): ServiceUnavailable | ServiceReturnedUnexpectedResult {

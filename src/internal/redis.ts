@@ -7,7 +7,9 @@
  */
 import { builtinCheck, type Check, type CheckContext, type CommonCheckOptions } from "../core/check.js";
 import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
-import { errorCode, isAbortOf, unavailable } from "./safe-errors.js";
+import { ownedClient } from "./owned-client.js";
+import { loadPeer } from "./peer.js";
+import { errorCode, guarded, safeError } from "./safe-errors.js";
 import { driverTimeoutMs } from "../core/util.js";
 
 /** An ioredis client (or Cluster): raw commands through `call`. */
@@ -79,20 +81,13 @@ export function redisConnector(source: RedisSource, who: string, tcp?: TcpClient
     const ops = opsForClient(source.redis, who);
     return { ops: () => Promise.resolve(ops), close: () => Promise.resolve() };
   }
-  let owned: Promise<OwnedClient> | undefined;
+  const owned = ownedClient({
+    create: (timeoutMs: number) => (source.upstash !== undefined ? ownedUpstash(source.upstash, timeoutMs, who) : tcpClient(tcp, source, timeoutMs)),
+    close: (client) => client.close(),
+  });
   return {
-    ops: async ({ timeoutMs }) => {
-      owned ??= (source.upstash !== undefined ? ownedUpstash(source.upstash, timeoutMs) : tcpClient(tcp, source, timeoutMs)).catch((error: unknown) => {
-        owned = undefined;
-        throw error;
-      });
-      return (await owned).ops;
-    },
-    close: async () => {
-      const closing = owned;
-      owned = undefined;
-      await (await closing?.catch(() => undefined))?.close();
-    },
+    ops: async ({ timeoutMs }) => (await owned.get(timeoutMs)).ops,
+    close: () => owned.close(),
   };
 }
 
@@ -141,11 +136,9 @@ function upstashOps(client: UpstashLike): RedisOps {
   };
 }
 
-async function ownedUpstash(credentials: { url: string; token: string }, timeoutMs: number): Promise<OwnedClient> {
+async function ownedUpstash(credentials: { url: string; token: string }, timeoutMs: number, who: string): Promise<OwnedClient> {
   if (!credentials.url || !credentials.token) throw new ServiceUnavailable("no Upstash URL or token configured");
-  const { Redis } = await import("@upstash/redis").catch((error: unknown) => {
-    throw new ServiceUnavailable("cannot load @upstash/redis", { cause: error });
-  });
+  const { Redis } = await loadPeer(who, "@upstash/redis", () => import("@upstash/redis"));
   const client = new Redis({
     url: credentials.url,
     token: credentials.token,
@@ -176,7 +169,7 @@ export interface OwnedClient {
 }
 
 /** Reply error prefixes (https://redis.io/docs/latest/develop/reference/protocol-spec/#simple-errors) with safe names. */
-const REPLY_MESSAGES: [RegExp, string][] = [
+const REPLY_MESSAGES: readonly (readonly [RegExp, string])[] = [
   [/^(WRONGPASS|NOAUTH|invalid password|ERR (AUTH|invalid password|Client sent AUTH))|Unauthorized/i, "authentication failed"],
   [/^NOPERM/, "permission denied"],
   [/^LOADING/, "redis is loading its data"],
@@ -187,26 +180,20 @@ const REPLY_MESSAGES: [RegExp, string][] = [
 ];
 
 /** Runs a Redis operation, bounded by the check's signal, with safe failure messages. */
-export async function redisCall<T>(ops: RedisOps, context: Pick<CheckContext, "signal">, operation: (ops: RedisOps) => Promise<T>): Promise<T> {
-  try {
-    return await operation(ops);
-  } catch (error) {
-    if (isAbortOf(error, context.signal)) throw error;
-    throw safeRedisError(error, lastErrors.get(ops)?.());
-  }
+export function redisCall<T>(ops: RedisOps, context: Pick<CheckContext, "signal">, operation: (ops: RedisOps) => Promise<T>): Promise<T> {
+  return guarded(context.signal, () => operation(ops), (error) => safeRedisError(error, lastErrors.get(ops)?.()));
 }
 
 /** A ServiceUnavailable naming what failed, never the server's address or the credentials. */
 export function safeRedisError(error: unknown, connectionError?: unknown): HealthCheckError {
   if (isHealthCheckError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
-  for (const [pattern, safe] of REPLY_MESSAGES) if (pattern.test(message)) return new ServiceUnavailable(safe, { cause: error });
-  if (errorCode(error) === undefined && connectionError !== undefined) {
+  const reply = REPLY_MESSAGES.find(([pattern]) => pattern.test(message));
+  if (reply === undefined && errorCode(error) === undefined && connectionError !== undefined) {
     // The command only says the connection is closed; the client's last error says why.
-    return unavailable(new Error(message, { cause: connectionError }), "connection failed");
+    return safeError(new Error(message, { cause: connectionError }), { fallback: "connection failed" });
   }
-  if (/timed? ?out|TimeoutError/i.test(message)) return new ServiceUnavailable("connection timed out", { cause: error });
-  return unavailable(error, "command failed");
+  return safeError(error, { patterns: [...REPLY_MESSAGES, [/timed? ?out|TimeoutError/i, "connection timed out"]], fallback: "command failed" });
 }
 
 export interface RedisPingOptions extends CommonCheckOptions, RedisSource {}
