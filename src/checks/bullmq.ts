@@ -47,7 +47,7 @@ export function bullmqWorkers(options: BullmqWorkersOptions): Check {
   if (options.connection === undefined || options.connection === null) throw new TypeError(`${who}: connection is required (ioredis options or instance)`);
   const queues = ownedClient({
     create: async () => {
-      const { Queue } = await loadPeer(who, "bullmq", () => import("bullmq"));
+      const Queue = await loadPeer(who, "bullmq", () => import("bullmq"), "Queue");
       return names.map((name) => {
         const queue = new Queue(name, { connection: options.connection as never, prefix: options.prefix }) as unknown as QueueLike;
         // Connection errors surface in the check's result; unheard, BullMQ would print each retry.

@@ -94,7 +94,7 @@ function ownedClient(connectionString: () => string | undefined): () => Promise<
 }
 
 async function createOwnedClient(connectionString: string): Promise<EdgeConfigReader> {
-  const { createClient } = await loadPeer("probekit/checks/edge-config", "@vercel/edge-config", () => import("@vercel/edge-config"));
+  const createClient = await loadPeer("probekit/checks/edge-config", "@vercel/edge-config", () => import("@vercel/edge-config"), "createClient");
   try {
     return createClient(connectionString, {
       // The defaults answer get()/digest() from a week-old copy when the service is down.

@@ -62,19 +62,16 @@ export function rabbitmq(options: RabbitmqOptions): Check {
   return builtinCheck(options, { name: "rabbitmq", componentType: "component" }, async (context) => {
     // An unset RABBITMQ_URL is a deploy mistake the probe should report, not a crash at import.
     if (url === "") throw new ServiceUnavailable("no RabbitMQ URL configured");
-    const connect = await loadPeer(WHO, "amqplib", loadConnect);
+    const connect = await loadPeer(WHO, "amqplib", loadConnect, "connect");
     await guarded(context.signal, () => openChannelAndClose(connect, url, context), safeRabbitmqError);
   });
 }
 
 const WHO = "probekit/checks/rabbitmq";
 
-async function loadConnect(): Promise<Connect> {
-  // amqplib is CommonJS: its exports arrive as named exports, or only on `default` under some loaders.
-  const amqplib = (await import("amqplib")) as unknown as { connect?: Connect; default?: { connect?: Connect } };
-  const connect = amqplib.connect ?? amqplib.default?.connect;
-  if (typeof connect !== "function") throw new TypeError("amqplib has no connect()");
-  return connect;
+function loadConnect(): Promise<{ connect: Connect }> {
+  // amqplib is CommonJS: loadPeer finds connect() among the named exports or on `default`.
+  return import("amqplib") as unknown as Promise<{ connect: Connect }>;
 }
 
 /**

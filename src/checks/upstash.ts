@@ -9,7 +9,14 @@
  * redisPing({ upstash: { url: process.env.UPSTASH_REDIS_REST_URL!, token: process.env.UPSTASH_REDIS_REST_TOKEN! } });
  */
 import type { Check } from "../core/check.js";
-import { cacheRoundtripCheck, redisPingCheck, type CacheRoundtripOptions, type RedisPingOptions } from "../internal/redis.js";
+import { cacheRoundtripCheck, redisPingCheck, type CacheRoundtripOptions, type RedisDrivers, type RedisPingOptions } from "../internal/redis.js";
+import { clusterHeartbeatWith, type ClusterHeartbeatOptions } from "../internal/redis-heartbeat.js";
+import { ownedUpstash } from "../internal/upstash-client.js";
+
+export type { ClusterHeartbeatOptions } from "../internal/redis-heartbeat.js";
+
+const WHO = "probekit/checks/upstash";
+const DRIVERS: RedisDrivers = { upstash: ownedUpstash, otherEntry: { tcp: "probekit/checks/ioredis or …/node-redis" } };
 
 export type { CacheRoundtripOptions, RedisPingOptions, UpstashLike } from "../internal/redis.js";
 
@@ -20,7 +27,7 @@ export type { CacheRoundtripOptions, RedisPingOptions, UpstashLike } from "../in
  * redisPing({ redis: Redis.fromEnv() });
  */
 export function redisPing(options: RedisPingOptions): Check {
-  return redisPingCheck(options);
+  return redisPingCheck(options, DRIVERS, WHO);
 }
 
 /**
@@ -30,5 +37,17 @@ export function redisPing(options: RedisPingOptions): Check {
  * cacheRoundtrip({ name: "sessions", upstash: { url: process.env.KV_REST_API_URL!, token: process.env.KV_REST_API_TOKEN! } });
  */
 export function cacheRoundtrip(options: CacheRoundtripOptions): Check {
-  return cacheRoundtripCheck(options);
+  return cacheRoundtripCheck(options, DRIVERS, WHO);
+}
+
+/**
+ * For the web tier: passes while some worker of the cluster has a fresh heartbeat,
+ * read over Upstash REST (workers publish with probekit/checks/heartbeat's
+ * publishHeartbeat, given the same Upstash credentials).
+ *
+ * @example
+ * clusterHeartbeat({ cluster: "emails", upstash: { url: process.env.UPSTASH_REDIS_REST_URL!, token: process.env.UPSTASH_REDIS_REST_TOKEN! } });
+ */
+export function clusterHeartbeat(options: ClusterHeartbeatOptions): Check {
+  return clusterHeartbeatWith(DRIVERS, WHO, options);
 }

@@ -6,18 +6,24 @@
 import { ServiceUnavailable } from "../core/errors.js";
 
 /**
- * Awaits a check's `import()` of its driver; a missing or broken package fails the
- * run with `probekit/checks/<x>: cannot load "<pkg>" — npm install <pkg>`.
+ * Awaits a check's `import()` of its driver and picks `name` from it, wherever the
+ * module system put it: a CommonJS driver bundled by webpack arrives with its exports
+ * on `default` (or as `default` itself). A missing or broken package fails the run
+ * with `probekit/checks/<x>: cannot load "<pkg>" — npm install <pkg>`.
  *
  * @example
- * const { default: postgres } = await loadPeer("probekit/checks/postgres", "postgres", () => import("postgres"));
+ * const postgres = await loadPeer("probekit/checks/postgres", "postgres", () => import("postgres"), "default");
  */
-export async function loadPeer<T>(who: string, pkg: string, load: () => Promise<T>): Promise<T> {
+export async function loadPeer<M, K extends keyof M & string>(who: string, pkg: string, load: () => Promise<M>, name: K): Promise<NonNullable<M[K]>> {
+  let picked: unknown;
   try {
-    return await load();
+    const module = (await load()) as Record<string, unknown> & { default?: Record<string, unknown> };
+    picked = name === "default" ? (module.default ?? module) : (module[name] ?? module.default?.[name]);
   } catch (error) {
     throw new ServiceUnavailable(peerMessage(who, pkg), { cause: error });
   }
+  if (picked === undefined || picked === null) throw new ServiceUnavailable(`${who}: "${pkg}" has no ${name} export — npm install a supported version of ${pkg}`);
+  return picked as NonNullable<M[K]>;
 }
 
 /** The message of a peer that cannot be loaded (also for a choice of peers: `"ioredis" or "redis"`). */

@@ -85,7 +85,7 @@ function ownedPool(url: string, who: string): OwnedClient<PostgresJsSql, number>
   return ownedClient({
     async create(timeoutMs: number) {
       if (url === "") throw new ServiceUnavailable("no database URL configured");
-      const { default: postgres } = await loadPeer(who, "postgres", () => import("postgres"));
+      const postgres = await loadPeer(who, "postgres", () => import("postgres"), "default");
       return postgres(url, {
         max: 1,
         // Below the check's timeout, so a black-holed host fails as a connect timeout and frees the pool for the next run.

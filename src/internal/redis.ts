@@ -8,9 +8,7 @@
 import { builtinCheck, type Check, type CheckContext, type CommonCheckOptions } from "../core/check.js";
 import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
 import { ownedClient } from "./owned-client.js";
-import { loadPeer } from "./peer.js";
 import { errorCode, guarded, safeError } from "./safe-errors.js";
-import { driverTimeoutMs } from "../core/util.js";
 
 /** An ioredis client (or Cluster): raw commands through `call`. */
 export interface IoRedisLike {
@@ -70,10 +68,26 @@ export interface RedisConnector {
  * Resolves a source to its commands, building an owned client on first use (with
  * timeouts below the check's). A programmer mistake in the options throws at once.
  */
-/** Builds a TCP client from a URL: supplied by the Node entry; absent on the edge. */
-export type TcpClientFactory = (url: string, driver: RedisSource["driver"], timeoutMs: number) => Promise<OwnedClient>;
+/** Builds a TCP client from a URL: supplied by a Node entry; absent on the edge. */
+export type TcpClientFactory = (url: string, driver: RedisSource["driver"], timeoutMs: number, who: string) => Promise<OwnedClient>;
 
-export function redisConnector(source: RedisSource, who: string, tcp?: TcpClientFactory): RedisConnector {
+/** Builds an Upstash REST client from its credentials: supplied by the entries that bring @upstash/redis. */
+export type UpstashClientFactory = (credentials: { url: string; token: string }, timeoutMs: number, who: string) => Promise<OwnedClient>;
+
+/**
+ * The drivers an entry brings. Each public entry imports only its own, so a bundler
+ * never meets an `import()` of a package the app did not install.
+ */
+export interface RedisDrivers {
+  tcp?: TcpClientFactory;
+  upstash?: UpstashClientFactory;
+  /** Where the other kind of source is served from, for the message when it is asked for here. */
+  otherEntry?: { tcp?: string; upstash?: string };
+  /** This host's name, for the heartbeats (os.hostname on Node). */
+  hostname?: () => string;
+}
+
+export function redisConnector(source: RedisSource, who: string, drivers: RedisDrivers): RedisConnector {
   // `url: process.env.REDIS_URL` unset at build time is not a mistake here: it fails at run time.
   const given = [source.redis, source.url, source.upstash].filter((value) => value !== undefined);
   if (given.length > 1) throw new TypeError(`${who}: pass only one of redis (a client), url or upstash`);
@@ -82,7 +96,7 @@ export function redisConnector(source: RedisSource, who: string, tcp?: TcpClient
     return { ops: () => Promise.resolve(ops), close: () => Promise.resolve() };
   }
   const owned = ownedClient({
-    create: (timeoutMs: number) => (source.upstash !== undefined ? ownedUpstash(source.upstash, timeoutMs, who) : tcpClient(tcp, source, timeoutMs)),
+    create: (timeoutMs: number) => (source.upstash !== undefined ? upstashClient(drivers, source.upstash, timeoutMs, who) : tcpClient(drivers, source, timeoutMs, who)),
     close: (client) => client.close(),
   });
   return {
@@ -120,7 +134,7 @@ export function commandOps(send: (args: string[]) => Promise<unknown>): RedisOps
   };
 }
 
-function upstashOps(client: UpstashLike): RedisOps {
+export function upstashOps(client: UpstashLike): RedisOps {
   // With automatic deserialization on (the default of a user's client), "123" comes back as 123.
   const text = (value: unknown) => (value == null ? null : typeof value === "string" ? value : JSON.stringify(value));
   return {
@@ -136,28 +150,18 @@ function upstashOps(client: UpstashLike): RedisOps {
   };
 }
 
-async function ownedUpstash(credentials: { url: string; token: string }, timeoutMs: number, who: string): Promise<OwnedClient> {
-  if (!credentials.url || !credentials.token) throw new ServiceUnavailable("no Upstash URL or token configured");
-  const { Redis } = await loadPeer(who, "@upstash/redis", () => import("@upstash/redis"));
-  const client = new Redis({
-    url: credentials.url,
-    token: credentials.token,
-    // The default five retries take ~4.4 s to fail; a probe wants the first answer.
-    retry: { retries: 0 },
-    // A plain signal does not surface as a timeout in this client (it returns a fake result); a signal factory does.
-    // Below the check's timeout, so the failure says what timed out.
-    signal: () => AbortSignal.timeout(driverTimeoutMs(timeoutMs)),
-    automaticDeserialization: false,
-    enableTelemetry: false,
-  });
-  // Stateless HTTP: nothing to close.
-  return { ops: upstashOps(client as unknown as UpstashLike), close: async () => {} };
+function tcpClient(drivers: RedisDrivers, source: RedisSource, timeoutMs: number, who: string): Promise<OwnedClient> {
+  if (!source.url) return Promise.reject(new ServiceUnavailable("no Redis URL configured"));
+  if (drivers.tcp === undefined) {
+    return Promise.reject(new ServiceUnavailable(`a Redis URL needs TCP: use ${drivers.otherEntry?.tcp ?? "probekit/checks/ioredis or …/node-redis"} on Node, or Upstash on the edge`));
+  }
+  return drivers.tcp(source.url, source.driver, timeoutMs, who);
 }
 
-function tcpClient(tcp: TcpClientFactory | undefined, source: RedisSource, timeoutMs: number): Promise<OwnedClient> {
-  if (!source.url) return Promise.reject(new ServiceUnavailable("no Redis URL configured"));
-  if (tcp === undefined) return Promise.reject(new ServiceUnavailable("a Redis URL needs TCP: use probekit/checks/redis on Node, or Upstash on the edge"));
-  return tcp(source.url, source.driver, timeoutMs);
+function upstashClient(drivers: RedisDrivers, credentials: { url: string; token: string }, timeoutMs: number, who: string): Promise<OwnedClient> {
+  if (!credentials.url || !credentials.token) return Promise.reject(new ServiceUnavailable("no Upstash URL or token configured"));
+  if (drivers.upstash === undefined) return Promise.reject(new ServiceUnavailable(`Upstash credentials need ${drivers.otherEntry?.upstash ?? "probekit/checks/upstash"}`));
+  return drivers.upstash(credentials, timeoutMs, who);
 }
 
 /** The last connection error of an owned TCP client, by its commands: commands often fail with a vaguer one. */
@@ -205,8 +209,8 @@ export interface RedisPingOptions extends CommonCheckOptions, RedisSource {}
  * redisPing({ redis: ioredisClient });
  * redisPing({ upstash: { url: process.env.UPSTASH_REDIS_REST_URL!, token: process.env.UPSTASH_REDIS_REST_TOKEN! } });
  */
-export function redisPingCheck(options: RedisPingOptions, tcp?: TcpClientFactory): Check {
-  const connector = redisConnector(options, "probekit/checks/redis", tcp);
+export function redisPingCheck(options: RedisPingOptions, drivers: RedisDrivers, who: string): Check {
+  const connector = redisConnector(options, who, drivers);
   return builtinCheck(
     options,
     { name: "redis", componentType: "datastore" },
@@ -239,8 +243,8 @@ export interface CacheRoundtripOptions extends Omit<CommonCheckOptions, "name">,
  * @example
  * cacheRoundtrip({ name: "sessions", url: process.env.SESSION_REDIS_URL });
  */
-export function cacheRoundtripCheck(options: CacheRoundtripOptions, tcp?: TcpClientFactory): Check {
-  const connector = redisConnector(options, "probekit/checks/redis", tcp);
+export function cacheRoundtripCheck(options: CacheRoundtripOptions, drivers: RedisDrivers, who: string): Check {
+  const connector = redisConnector(options, who, drivers);
   const cacheName = options.name ?? "default";
   const ttlMs = options.ttlMs ?? 10_000;
   return builtinCheck(

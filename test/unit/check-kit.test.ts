@@ -65,10 +65,17 @@ describe("ownedClient", () => {
 describe("loadPeer", () => {
   it("names the package to install in one message shape", async () => {
     await assert.rejects(
-      loadPeer("probekit/checks/x", "some-driver", () => import("probekit-no-such-package" as string)),
+      loadPeer("probekit/checks/x", "some-driver", () => import("probekit-no-such-package" as string) as Promise<{ connect: unknown }>, "connect"),
       (error: unknown) => error instanceof ServiceUnavailable && error.message === 'probekit/checks/x: cannot load "some-driver" — npm install some-driver' && error.cause !== undefined,
     );
-    assert.equal(await loadPeer("probekit/checks/x", "node:path", async () => 42), 42);
+  });
+
+  it("finds the export wherever the module system put it (named, on default, or default itself)", async () => {
+    const connect = () => "connected";
+    assert.equal(await loadPeer("w", "p", async () => ({ connect }), "connect"), connect);
+    assert.equal(await loadPeer("w", "p", async () => ({ default: { connect } }) as { connect?: typeof connect; default: { connect: typeof connect } }, "connect"), connect);
+    assert.equal(await loadPeer("w", "p", async () => ({ default: connect }), "default"), connect);
+    await assert.rejects(loadPeer("w", "p", async () => ({}) as { connect?: () => void }, "connect"), /w: "p" has no connect export/);
   });
 });
 

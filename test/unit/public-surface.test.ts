@@ -20,7 +20,10 @@ const PUBLIC: Record<string, string[]> = {
   "./otel": ["registerHealthMetrics"],
   "./checks/bullmq": ["bullmqWorkers"],
   "./checks/edge-config": ["edgeConfig"],
+  "./checks/file-heartbeat": ["fileHeartbeat", "startFileHeartbeat"],
   "./checks/heartbeat": ["clusterHeartbeat", "fileHeartbeat", "localHeartbeat", "publishHeartbeat", "startFileHeartbeat"],
+  "./checks/ioredis": ["cacheRoundtrip", "clusterHeartbeat", "localHeartbeat", "publishHeartbeat", "redisPing"],
+  "./checks/node-redis": ["cacheRoundtrip", "clusterHeartbeat", "localHeartbeat", "publishHeartbeat", "redisPing"],
   "./checks/http": ["httpEndpoint"],
   "./checks/migrations": ["pendingMigrations"],
   "./checks/postgres": ["postgresHeartbeat"],
@@ -28,7 +31,7 @@ const PUBLIC: Record<string, string[]> = {
   "./checks/redis": ["cacheRoundtrip", "redisPing"],
   "./checks/storage": ["fileStorage"],
   "./checks/system": ["diskUsage", "memory"],
-  "./checks/upstash": ["cacheRoundtrip", "redisPing"],
+  "./checks/upstash": ["cacheRoundtrip", "clusterHeartbeat", "redisPing"],
 };
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { name: string; exports: Record<string, string | { types: string; default: string }> };
