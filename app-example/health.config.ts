@@ -9,10 +9,10 @@
  * config the routes serve.
  */
 import { defineHealthConfig, type Check, type HealthConfig } from "probekit";
-import { fileHeartbeat } from "probekit/checks/heartbeat";
+import { fileHeartbeat } from "probekit/checks/file-heartbeat";
 import { httpEndpoint } from "probekit/checks/http";
 import { postgresHeartbeat } from "probekit/checks/postgres";
-import { cacheRoundtrip } from "probekit/checks/redis";
+import { cacheRoundtrip } from "probekit/checks/ioredis";
 import { diskUsage, memory } from "probekit/checks/system";
 
 const { DATABASE_URL, REDIS_URL } = process.env;

@@ -7,9 +7,9 @@ const nextConfig: NextConfig = {
   // This app sits inside the probekit repository, whose lockfile would otherwise be taken for the workspace root.
   turbopack: { root: import.meta.dirname },
   outputFileTracingRoot: import.meta.dirname,
-  // probekit's checks import their drivers (postgres, ioredis, …) only when used. Left
-  // unbundled, a driver that is not installed cannot fail the build (Turbopack resolves
-  // every import() it sees), and the ones installed are traced into the standalone output.
+  // The routes need no such line (each probekit entry imports only its own driver). It is
+  // here for the worker's exec probe in the standalone image: the CLI's bundled config
+  // imports probekit at run time, so probekit must be in the traced node_modules.
   serverExternalPackages: ["probekit"],
 };
 

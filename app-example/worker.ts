@@ -3,7 +3,7 @@
  * Kubernetes asks `probekit -s liveness --skip-checks` (an exec probe) whether
  * the file is fresh, and restarts the pod when it is not.
  */
-import { startFileHeartbeat } from "probekit/checks/heartbeat";
+import { startFileHeartbeat } from "probekit/checks/file-heartbeat";
 import { workerHeartbeatFile } from "./health.config";
 
 const stopHeartbeat = startFileHeartbeat({

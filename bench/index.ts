@@ -12,13 +12,14 @@
  *  7. edge bundle weight of probekit/middleware and probekit + probekit/next
  *  8. CLI startup against bare node
  *  9. metrics: a scrape from the cache and an uncached render vs prom-client, and what a scrape adds to a run
+ * 10. cold start: a health route module (three checks) vs a bare route, unbundled and bundled, fresh processes
  *
  * The load generator (autocannon) runs here, every server in a child process;
  * contenders alternate within each round and figures are medians over rounds,
  * ratios the medians of per-round ratios. A missed target is reported, never a failure.
  *
  * Flags (after `npm run bench --`): --quick (or BENCH_QUICK=1: 3 rounds × 2 s,
- * Next only with --next), --no-next, --only=node,fetch,bun,next,coalescing,parallelism,bundle,cli,metrics,
+ * Next only with --next), --no-next, --only=node,fetch,bun,next,coalescing,parallelism,bundle,cli,metrics,cold,
  * --rounds=N, --duration=S, --connections=N, --cpu-prof (profiles the servers of
  * sections 1–3 into bench/results/profiles and lists their hottest functions).
  */
@@ -31,12 +32,13 @@ import { bundleSection } from "./bundle.ts";
 import { measureCliStartup } from "./cli-startup.ts";
 import { bunSection, fetchSection, nodeHttpSection } from "./http.ts";
 import { formatTable, progress, REPO, VERDICT_COLUMNS, type BenchSettings, type Row, type SectionResult } from "./lib.ts";
+import { measureColdStart } from "./cold-start.ts";
 import { metricsSection } from "./metrics.ts";
 import { nextSection } from "./next.ts";
 import { coalescingSection, parallelismSection } from "./runs.ts";
 
 const RESULTS_DIR = join(REPO, "bench/results");
-const SECTIONS = ["node", "fetch", "bun", "next", "coalescing", "parallelism", "bundle", "cli", "metrics"] as const;
+const SECTIONS = ["node", "fetch", "bun", "next", "coalescing", "parallelism", "bundle", "cli", "metrics", "cold"] as const;
 type SectionId = (typeof SECTIONS)[number];
 
 const { values: flags } = parseArgs({
@@ -80,6 +82,7 @@ const runners: Record<SectionId, () => Promise<SectionResult>> = {
   bundle: () => bundleSection(),
   cli: () => cliSection(settings),
   metrics: () => metricsSection(settings),
+  cold: () => coldStartSection(settings),
 };
 
 // ---------------------------------------------------------------- 8. CLI startup
@@ -113,6 +116,31 @@ async function cliSection(settings: BenchSettings): Promise<SectionResult> {
     rows: tableRows,
     notes: ["The Python row is the seed's figure from its own machine, for scale: only its ratio compares."],
     details: { rounds, firstTsRunMs, rows },
+  };
+}
+
+// ---------------------------------------------------------------- 10. cold start
+
+async function coldStartSection(settings: BenchSettings): Promise<SectionResult> {
+  const rounds = settings.cliRounds;
+  const rows = await measureColdStart(rounds);
+  return {
+    id: "cold",
+    title: `10. Cold start: a route module with createHealthRoute and three checks vs a bare route, one request in a fresh node (${rounds} alternating rounds, medians)`,
+    columns: [
+      { key: "contender", label: "contender" },
+      { key: "medianMs", label: "median ms", digits: 1 },
+      { key: "medianRssMiB", label: "peak RSS MiB", digits: 1 },
+      { key: "addedMs", label: "+ms", digits: 1 },
+      { key: "addedMiB", label: "+MiB", digits: 1 },
+      ...VERDICT_COLUMNS,
+    ],
+    rows: rows.map((row) => ({ ...row, addedMs: row.addedMs ?? null, addedMiB: row.addedMiB ?? null, target: row.target ?? null, met: row.met ?? null })),
+    notes: [
+      "unbundled: the route imports probekit from node_modules, as Node loads a server-external package; bundled: esbuild bundles it into one file, as Next bundles a route.",
+      "+ms and +MiB: over the bare route of the same kind. The checks: memory and diskUsage run, postgresHeartbeat is only defined.",
+    ],
+    details: { rounds, rows },
   };
 }
 

@@ -4,7 +4,7 @@
  * (E001–E007). It does no I/O and reads no environment, so `next build` can
  * evaluate route modules with no service up.
  */
-import * as z from "zod/mini";
+import * as z from "./zod.js";
 import { isCheck, type Check, type SubsetEntry } from "./check.js";
 import { HealthConfigError, type HealthConfigIssue } from "./errors.js";
 import type { HealthStatus } from "./runner.js";
