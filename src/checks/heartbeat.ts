@@ -19,9 +19,7 @@
  * // Kubernetes: exec probe `probekit -s liveness --skip-checks`
  */
 import { hostname } from "node:os";
-import type { Check } from "../core/check.js";
-import type { RedisDrivers } from "../internal/redis.js";
-import { clusterHeartbeatWith, localHeartbeatWith, publishHeartbeatWith, type ClusterHeartbeatOptions, type LocalHeartbeatOptions, type PublishHeartbeatOptions } from "../internal/redis-heartbeat.js";
+import { redisEntry } from "../internal/redis-entry.js";
 import { ownedTcp } from "../internal/redis-tcp.js";
 import { ownedUpstash } from "../internal/upstash-client.js";
 
@@ -29,40 +27,4 @@ export { fileHeartbeat, startFileHeartbeat } from "./file-heartbeat.js";
 export type { FileHeartbeatOptions, FileHeartbeatWriterOptions } from "./file-heartbeat.js";
 export type { ClusterHeartbeatOptions, LocalHeartbeatOptions, PublishHeartbeatOptions } from "../internal/redis-heartbeat.js";
 
-const WHO = "probekit/checks/heartbeat";
-const DRIVERS: RedisDrivers = { tcp: ownedTcp, upstash: ownedUpstash, hostname };
-
-/**
- * For a worker: publishes "this host is alive" to Redis now and every
- * `intervalMs`, on a timer that never keeps the process alive. Returns stop(),
- * which also closes a client it built from a URL.
- *
- * @example
- * const stop = publishHeartbeat({ url: process.env.REDIS_URL, cluster: "emails", status: () => worker.isRunning() ? "running" : "stopping" });
- */
-export function publishHeartbeat(options: PublishHeartbeatOptions): () => Promise<void> {
-  return publishHeartbeatWith(DRIVERS, WHO, options);
-}
-
-/**
- * For the web tier: passes while at least one worker of the cluster has a fresh
- * heartbeat with a healthy status.
- *
- * @example
- * clusterHeartbeat({ url: process.env.REDIS_URL, cluster: "emails" });
- */
-export function clusterHeartbeat(options: ClusterHeartbeatOptions): Check {
-  return clusterHeartbeatWith(DRIVERS, WHO, options);
-}
-
-/**
- * For the worker's own liveness probe: passes while this host's heartbeat is
- * fresh (and not an unhealthy status).
- *
- * @example
- * // liveness subset of the worker, probed with `probekit -s liveness --skip-checks`
- * localHeartbeat({ url: process.env.REDIS_URL, cluster: "emails" });
- */
-export function localHeartbeat(options: LocalHeartbeatOptions): Check {
-  return localHeartbeatWith(DRIVERS, WHO, options);
-}
+export const { publishHeartbeat, clusterHeartbeat, localHeartbeat } = redisEntry({ tcp: ownedTcp, upstash: ownedUpstash, hostname }, "probekit/checks/heartbeat");

@@ -14,34 +14,11 @@
  * redisPing({ url: process.env.REDIS_URL });
  * cacheRoundtrip({ name: "sessions", redis: ioredisClient });
  */
-import type { Check } from "../core/check.js";
-import { cacheRoundtripCheck, redisPingCheck, type CacheRoundtripOptions, type RedisDrivers, type RedisPingOptions } from "../internal/redis.js";
+import { redisEntry } from "../internal/redis-entry.js";
 import { ownedTcp } from "../internal/redis-tcp.js";
 import { ownedUpstash } from "../internal/upstash-client.js";
 
-const WHO = "probekit/checks/redis";
-const DRIVERS: RedisDrivers = { tcp: ownedTcp, upstash: ownedUpstash };
-
 export type { CacheRoundtripOptions, IoRedisLike, NodeRedisLike, RedisPingOptions, RedisSource, UpstashLike } from "../internal/redis.js";
 
-/**
- * PING over TCP or Upstash REST; passes on PONG.
- *
- * @example
- * redisPing({ redis: ioredisClient });
- * redisPing({ upstash: { url: process.env.UPSTASH_REDIS_REST_URL!, token: process.env.UPSTASH_REDIS_REST_TOKEN! } });
- */
-export function redisPing(options: RedisPingOptions): Check {
-  return redisPingCheck(options, DRIVERS, WHO);
-}
-
-/**
- * Sets a key unique to this run (with a TTL), reads it back, compares, deletes:
- * no shared key, so concurrent pods and runs never race. Named `cache:<name>`.
- *
- * @example
- * cacheRoundtrip({ name: "sessions", url: process.env.SESSION_REDIS_URL });
- */
-export function cacheRoundtrip(options: CacheRoundtripOptions): Check {
-  return cacheRoundtripCheck(options, DRIVERS, WHO);
-}
+/** PING and a cache round trip over ioredis (else redis) for a URL, Upstash REST, or the app's client. */
+export const { redisPing, cacheRoundtrip } = redisEntry({ tcp: ownedTcp, upstash: ownedUpstash }, "probekit/checks/redis");
