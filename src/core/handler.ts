@@ -183,10 +183,7 @@ function prepareAnswer(request: HealthRequestParts, config: HealthConfig, option
   }
   if ("error" in negotiated) return textAnswer(negotiated.error, negotiated.message, head);
   // A scrape is not a probe: the drain shows in probekit_shutting_down, and the series go on.
-  // Liveness is never drained, whether the short-circuit answers it or this route does
-  // (the same path rule as probekit/middleware's, or its subset served from a fixed route).
-  const isLiveness = isLivenessPath(request.pathname, config.options.livenessPath) || subset === lastPathSegment(config.options.livenessPath);
-  if (isShuttingDown() && !isMetricsFormat(negotiated.format) && !isLiveness) {
+  if (isShuttingDown() && !isMetricsFormat(negotiated.format) && !isLivenessRequest(request.pathname, subset, config)) {
     // Draining: out of the load balancer before connections drop; no check runs.
     return problemAnswer(503, SHUTTING_DOWN, negotiated.format, head, { "Retry-After": "0" });
   }
@@ -208,20 +205,35 @@ function reportAnswer(report: HealthReport, prepared: PreparedAnswer, detail: bo
  * probe: remembered for the last few hundred pairs (forgotten all at once when full,
  * so hostile values cannot grow it).
  */
-const negotiated = new Map<string, Negotiated>();
+const negotiated = new Map<string | null, Map<string | null, Negotiated>>();
 const NEGOTIATED_MAX = 256;
+let negotiatedCount = 0;
 
 function negotiate(format: string | null, accept: string | null): Negotiated {
   if ((format?.length ?? 0) + (accept?.length ?? 0) > 512) return negotiateFormat(format, accept);
-  // Length-prefixed, so no pair of values can spell another pair's key.
-  const key = `${format === null ? "-" : `${format.length}:${format}`}|${accept === null ? "-" : `+${accept}`}`;
-  let answer = negotiated.get(key);
+  // Keyed by both values as they are (no key string built per request, and no pair can spell another).
+  let byAccept = negotiated.get(format);
+  if (byAccept === undefined) {
+    if (negotiatedCount >= NEGOTIATED_MAX) forgetNegotiated();
+    negotiated.set(format, (byAccept = new Map()));
+  }
+  let answer = byAccept.get(accept);
   if (answer === undefined) {
-    if (negotiated.size >= NEGOTIATED_MAX) negotiated.clear();
+    if (negotiatedCount >= NEGOTIATED_MAX) {
+      forgetNegotiated();
+      negotiated.set(format, byAccept);
+    }
     answer = negotiateFormat(format, accept);
-    negotiated.set(key, answer);
+    byAccept.set(accept, answer);
+    negotiatedCount++;
   }
   return answer;
+}
+
+function forgetNegotiated(): void {
+  for (const byAccept of negotiated.values()) byAccept.clear();
+  negotiated.clear();
+  negotiatedCount = 0;
 }
 
 const SHUTTING_DOWN = "shutting down";
@@ -237,17 +249,35 @@ function renderBody(report: HealthReport, format: Exclude<ResponseFormat, Metric
   if (!remember) return render();
   let bodies = rendered.get(report);
   if (bodies === undefined) rendered.set(report, (bodies = new Map()));
-  const key = `${format}:${detail}`;
+  const key = BODY_KEYS[format][detail ? 1 : 0];
   let body = bodies.get(key);
   if (body === undefined) bodies.set(key, (body = render()));
   return body;
 }
 
+/** The remembered bodies' keys, made once: no string per request. */
+const BODY_KEYS: Record<Exclude<ResponseFormat, MetricsFormat>, readonly [string, string]> = {
+  html: ["html:public", "html:detail"],
+  json: ["json:public", "json:detail"],
+  "health+json": ["health+json:public", "health+json:detail"],
+};
+
+/**
+ * Liveness is never drained, whether the short-circuit answers it or this route does
+ * (the same path rule as probekit/middleware's, or its subset served from a fixed route).
+ */
+function isLivenessRequest(pathname: string, subset: string, config: HealthConfig): boolean {
+  return isLivenessPath(pathname, config.options.livenessPath) || subset === lastPathSegment(config.options.livenessPath);
+}
+
 /** The subset a URL names: its last non-empty segment, percent-decoded. */
 export function lastPathSegment(pathname: string): string | undefined {
-  const segments = pathname.split("/").filter(Boolean);
-  const last = segments[segments.length - 1];
-  return last === undefined ? undefined : decodeSegment(last);
+  // Scanned from the end: no array per request (every probe comes through here).
+  let end = pathname.length;
+  while (end > 0 && pathname.charCodeAt(end - 1) === 47) end--; // trailing "/"
+  if (end === 0) return undefined;
+  const start = pathname.lastIndexOf("/", end - 1) + 1;
+  return decodeSegment(end === pathname.length && start === 0 ? pathname : pathname.slice(start, end));
 }
 
 /** Percent-decodes a path segment; a malformed escape names no subset. */

@@ -159,10 +159,16 @@ function splitTarget(target: string): { pathname: string; query: string } {
   }
 }
 
-/** A header's lines joined with ", ", as Fetch's `Headers.get` gives them (node:http keeps only the first Authorization). */
+/**
+ * A header's lines joined with ", ", as Fetch's `Headers.get` gives them. node:http
+ * already joins repeated Accept lines; it keeps only the first Authorization, so that
+ * one is read from `headersDistinct` — only when there is one (building it costs every probe).
+ */
 function headerOf(request: IncomingMessage, name: "accept" | "authorization"): string | null {
-  const lines = request.headersDistinct[name];
-  return lines === undefined ? null : lines.join(", ");
+  const value = request.headers[name];
+  if (value === undefined) return null;
+  if (name === "accept") return value;
+  return request.headersDistinct.authorization?.join(", ") ?? value;
 }
 
 function trimSlash(path: string): string {
