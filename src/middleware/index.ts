@@ -37,8 +37,11 @@ const DEFAULT_PATH = "/healthcheck/liveness";
  * the path itself, or the path with one trailing slash.
  */
 export function isLivenessPath(pathname: string, path: string = DEFAULT_PATH): boolean {
-  if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
-  return pathname === path || pathname === `${path}/`;
+  // On every request through probekit/node and the middleware: compared in place, no string made.
+  if (path.length > 1 && path.charCodeAt(path.length - 1) === 47) path = path.slice(0, -1);
+  const length = path.length;
+  if (pathname.length !== length && !(pathname.length === length + 1 && pathname.charCodeAt(length) === 47)) return false;
+  return pathname.startsWith(path);
 }
 
 /**
