@@ -8,7 +8,7 @@ import * as z from "./zod.js";
 import { isCheck, type Check, type SubsetEntry } from "./check.js";
 import { HealthConfigError, type HealthConfigIssue } from "./errors.js";
 import type { HealthStatus } from "./runner.js";
-import { describe, errorText, HEALTH_CONFIG, isHealthConfig, MAX_TIMER_MS } from "./util.js";
+import { describe, errorText, HEALTH_CONFIG, isHealthConfig, MAX_TIMER_MS, SERVED_PATH } from "./util.js";
 
 export { isHealthConfig };
 
@@ -136,7 +136,7 @@ function buildSchemas() {
       sequential: z.optional(flag()),
       cacheTtlMs: z.optional(milliseconds(z.nonnegative("must not be negative"))),
       failureStatus: z.optional(z.int("must be an HTTP status code").check(z.minimum(400, "must be 400–599"), z.maximum(599, "must be 400–599"))),
-      livenessPath: z.optional(z.string("must be a string").check(z.regex(/^\/[^\s?#]*$/, "must be a path starting with / (no spaces, query or fragment)"))),
+      livenessPath: z.optional(z.string("must be a string").check(z.regex(SERVED_PATH, "must be a path starting with / (no spaces, query or fragment)"))),
       // An empty token (`process.env.HEALTH_CHECK_TOKEN` set but blank) counts as none.
       token: z.optional(z.string("must be a string")),
       logger: z.optional(

@@ -8,7 +8,7 @@ import { isLivenessPath } from "../middleware/index.js";
 import { METRICS_CONTENT_TYPES, toMetricsText } from "./metrics.js";
 import { isMetricsFormat, negotiateFormat, negotiateMetricsFormat, type MetricsFormat, type Negotiated, type ResponseFormat } from "./negotiate.js";
 import { toHealthHtml, toHealthJson, escapeHtml } from "./render.js";
-import { freshReport, latestReport, runHealthChecks, type HealthReport } from "./runner.js";
+import { freshReport, latestReport, latestReports, runHealthChecks, type HealthReport } from "./runner.js";
 import { isShuttingDown } from "./shutdown.js";
 import { MAX_TIMER_MS, readEnv, subsetList } from "./util.js";
 
@@ -122,10 +122,10 @@ export async function answerHealthRequest(request: HealthRequestParts, config: H
 export function answerNowOrLater(request: HealthRequestParts, config: HealthConfig, options: HealthRequestOptions = {}): HealthAnswer | Promise<HealthAnswer> {
   const prepared = prepareAnswer(request, config, options);
   if ("status" in prepared) return prepared;
-  if (isMetricsFormat(prepared.format) && isShuttingDown()) return metricsAnswer(config, drainingReports(config, [prepared.subset]), prepared.format, prepared.head);
-  const report = reportNowOrLater(config, prepared.subset, options);
   // Metrics carry no message: nothing for a token to unlock.
-  if (request.authorization === null || isMetricsFormat(prepared.format)) {
+  if (isMetricsFormat(prepared.format)) return metricsNowOrLater(config, [prepared.subset], prepared.format, prepared.head, options);
+  const report = reportNowOrLater(config, prepared.subset, options);
+  if (request.authorization === null) {
     if (!(report instanceof Promise)) return reportAnswer(report, prepared, false, config);
     return report.then((report) => reportAnswer(report, prepared, false, config));
   }
@@ -191,12 +191,13 @@ function prepareAnswer(request: HealthRequestParts, config: HealthConfig, option
 }
 
 function reportAnswer(report: HealthReport, prepared: PreparedAnswer, detail: boolean, config: HealthConfig): HealthAnswer {
-  if (isMetricsFormat(prepared.format)) return metricsAnswer(config, [report], prepared.format, prepared.head);
+  // Metrics formats are answered by metricsNowOrLater before a report is asked for.
+  const format = prepared.format as Exclude<ResponseFormat, MetricsFormat>;
   return {
     status: report.status === "fail" ? config.options.failureStatus : 200,
-    headers: HEALTH_HEADERS[prepared.format],
+    headers: HEALTH_HEADERS[format],
     // With cacheTtlMs: 0 no report is served twice: nothing to remember.
-    body: prepared.head ? null : renderBody(report, prepared.format, detail, config.options.cacheTtlMs > 0),
+    body: prepared.head ? null : renderBody(report, format, detail, config.options.cacheTtlMs > 0),
   };
 }
 
@@ -212,28 +213,19 @@ let negotiatedCount = 0;
 function negotiate(format: string | null, accept: string | null): Negotiated {
   if ((format?.length ?? 0) + (accept?.length ?? 0) > 512) return negotiateFormat(format, accept);
   // Keyed by both values as they are (no key string built per request, and no pair can spell another).
-  let byAccept = negotiated.get(format);
-  if (byAccept === undefined) {
-    if (negotiatedCount >= NEGOTIATED_MAX) forgetNegotiated();
-    negotiated.set(format, (byAccept = new Map()));
-  }
-  let answer = byAccept.get(accept);
+  let answer = negotiated.get(format)?.get(accept);
   if (answer === undefined) {
     if (negotiatedCount >= NEGOTIATED_MAX) {
-      forgetNegotiated();
-      negotiated.set(format, byAccept);
+      negotiated.clear();
+      negotiatedCount = 0;
     }
+    let byAccept = negotiated.get(format);
+    if (byAccept === undefined) negotiated.set(format, (byAccept = new Map()));
     answer = negotiateFormat(format, accept);
     byAccept.set(accept, answer);
     negotiatedCount++;
   }
   return answer;
-}
-
-function forgetNegotiated(): void {
-  for (const byAccept of negotiated.values()) byAccept.clear();
-  negotiated.clear();
-  negotiatedCount = 0;
 }
 
 const SHUTTING_DOWN = "shutting down";
@@ -407,18 +399,19 @@ export function answerMetricsNowOrLater(
   } else {
     format = negotiateMetricsFormat(request.accept);
   }
-  if (isShuttingDown()) return metricsAnswer(config, drainingReports(config, subsets), format, head);
-  const reports = subsets.map((subset) => reportNowOrLater(config, subset, options));
-  if (!reports.some((report) => report instanceof Promise)) return metricsAnswer(config, reports as HealthReport[], format, head);
-  return Promise.all(reports).then((reports) => metricsAnswer(config, reports, format, head));
+  return metricsNowOrLater(config, subsets, format, head, options);
 }
 
 /**
- * While draining nothing runs (the clients are being closed): a scrape gets the
- * latest reports as they are, and a subset that never ran has no series yet.
+ * The exposition of the subsets' reports, for a subset route and a metrics route
+ * alike. While draining nothing runs (the clients are being closed): the latest
+ * reports as they are, and a subset that never ran has no series yet.
  */
-function drainingReports(config: HealthConfig, subsets: readonly string[]): HealthReport[] {
-  return subsets.map((subset) => latestReport(config, subset, Number.POSITIVE_INFINITY)).filter((report) => report !== undefined);
+function metricsNowOrLater(config: HealthConfig, subsets: readonly string[], format: MetricsFormat, head: boolean, options: StaleOptions): HealthAnswer | Promise<HealthAnswer> {
+  if (isShuttingDown()) return metricsAnswer(config, latestReports(config, subsets), format, head);
+  const reports = subsets.map((subset) => reportNowOrLater(config, subset, options));
+  if (!reports.some((report) => report instanceof Promise)) return metricsAnswer(config, reports as HealthReport[], format, head);
+  return Promise.all(reports).then((reports) => metricsAnswer(config, reports, format, head));
 }
 
 /**

@@ -47,13 +47,13 @@ export function startHealthRefresh(config: HealthConfig, options: HealthRefreshO
     // Draining: readiness answers 503 without running anything; nothing to refresh.
     if (isShuttingDown()) return stop();
     refreshSubset(config, subset).then(
-      () => schedule(subset, intervalMs),
-      () => schedule(subset, intervalMs),
+      () => schedule(subset),
+      () => schedule(subset),
     );
   };
-  const schedule = (subset: string, ms: number) => {
+  const schedule = (subset: string) => {
     if (stopped) return;
-    const timer = setTimeout(tick, ms, subset);
+    const timer = setTimeout(tick, intervalMs, subset);
     unref(timer);
     timers.set(subset, timer);
   };

@@ -157,6 +157,14 @@ export function latestReport(config: HealthConfig, subset: string, maxAgeMs: num
   return state?.report !== undefined && Date.now() - state.finishedAt < maxAgeMs ? state.report : undefined;
 }
 
+/**
+ * The latest report of each subset that has one, however old: what a scrape or a
+ * collection answers during the drain, when nothing may run.
+ */
+export function latestReports(config: HealthConfig, subsets: readonly string[]): HealthReport[] {
+  return subsets.map((subset) => latestReport(config, subset, Number.POSITIVE_INFINITY)).filter((report) => report !== undefined);
+}
+
 /** Runs per check of the subset since the process started (an empty map before the first run). */
 export function runCounts(config: HealthConfig, subset: string): ReadonlyMap<string, Readonly<RunCounts>> {
   return states.get(config)?.get(subset)?.runs ?? NO_RUNS;

@@ -11,6 +11,9 @@ export function isHealthConfig(value: unknown): value is import("./config.js").H
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[HEALTH_CONFIG] === true;
 }
 
+/** A path a handler is served at: starts with /, no spaces, query or fragment (livenessPath, metricsPath). */
+export const SERVED_PATH = /^\/[^\s?#]*$/;
+
 /** setTimeout overflows above 2^31-1 ms and fires at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 

@@ -50,7 +50,7 @@ export function createHealthRoute(
 ): { GET: HealthRouteHandler; HEAD: HealthRouteHandler } {
   const { subset: fixedSubset, after, staleMs, ...healthOptions } = options;
   checkStaleOptions({ after, staleMs }, "probekit/next");
-  const stale: StaleOptions = after === undefined ? {} : staleMs === undefined ? { after } : { after, staleMs };
+  const stale: StaleOptions = { after, staleMs };
   const config = isHealthConfig(configOrSubsets) ? configOrSubsets : defineHealthConfig({ ...healthOptions, subsets: configOrSubsets });
   // A typo in a fixed route would otherwise be a silent 404 forever: say so when the module is evaluated.
   if (fixedSubset !== undefined && !Object.hasOwn(config.subsets, fixedSubset)) {

@@ -16,7 +16,7 @@ import { answerMetricsNowOrLater, answerNowOrLater, NO_STORE, type HealthAnswer,
 import { stopHealthRefreshes } from "../core/refresh-registry.js";
 import { closeHealthChecks } from "../core/runner.js";
 import { isShuttingDown, setShuttingDown } from "../core/shutdown.js";
-import { LATE, MAX_TIMER_MS, subsetList, withDeadline } from "../core/util.js";
+import { LATE, MAX_TIMER_MS, SERVED_PATH, subsetList, withDeadline } from "../core/util.js";
 import { isLivenessPath, LIVENESS_BODY, LIVENESS_HEADERS } from "../middleware/index.js";
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_DRAIN_MS } from "./defaults.js";
 
@@ -118,7 +118,7 @@ function metricsRoute(config: HealthConfig, options: NodeHandlerOptions): { path
     if (metricsSubsets !== undefined) throw new TypeError("probekit/node: metricsSubsets needs a metricsPath to serve them at, e.g. \"/metrics\"");
     return undefined;
   }
-  if (typeof metricsPath !== "string" || !/^\/[^\s?#]*$/.test(metricsPath)) {
+  if (typeof metricsPath !== "string" || !SERVED_PATH.test(metricsPath)) {
     throw new TypeError(`probekit/node: metricsPath must be a path starting with / (no spaces, query or fragment), got ${JSON.stringify(metricsPath)}`);
   }
   return { path: trimSlash(metricsPath), subsets: subsetList(config, metricsSubsets, "probekit/node: metricsSubsets") };

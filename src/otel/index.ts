@@ -13,7 +13,7 @@
 import { metrics, type Attributes, type BatchObservableResult, type Meter, type Observable } from "@opentelemetry/api";
 import type { HealthConfig } from "../core/config.js";
 import { secondsOf, STATUSES } from "../core/metrics.js";
-import { latestReport, runCounts, runHealthChecks, type HealthReport } from "../core/runner.js";
+import { latestReports, runCounts, runHealthChecks, type HealthReport } from "../core/runner.js";
 import { isShuttingDown } from "../core/shutdown.js";
 import { subsetList } from "../core/util.js";
 import { VERSION } from "../core/version.js";
@@ -64,7 +64,7 @@ export function registerHealthMetrics(config: HealthConfig, options: HealthMetri
   const collect = async (result: BatchObservableResult) => {
     // While draining nothing runs (the clients are being closed): the latest reports as they are.
     const reports: HealthReport[] = isShuttingDown()
-      ? subsets.map((subset) => latestReport(config, subset, Number.POSITIVE_INFINITY)).filter((report) => report !== undefined)
+      ? latestReports(config, subsets)
       : await Promise.all(subsets.map((subset) => runHealthChecks(config, subset)));
     for (const report of reports) {
       for (const status of STATUSES) result.observe(subsetStatus, report.status === status ? 1 : 0, { subset: report.subset, status });
