@@ -137,7 +137,7 @@ async function coldStartSection(settings: BenchSettings): Promise<SectionResult>
     ],
     rows: rows.map((row) => ({ ...row, addedMs: row.addedMs ?? null, addedMiB: row.addedMiB ?? null, target: row.target ?? null, met: row.met ?? null })),
     notes: [
-      "unbundled: the route imports probekit from node_modules, as Node loads a server-external package; bundled: esbuild bundles it into one file, as Next bundles a route.",
+      "unbundled: the route imports probekit from node_modules, as Node loads a server-external package; bundled: esbuild bundles it as Next bundles a route (what the drivers' import()s load goes to chunks loaded on first use).",
       "+ms and +MiB: over the bare route of the same kind. The checks: memory and diskUsage run, postgresHeartbeat is only defined.",
     ],
     details: { rounds, rows },

@@ -7,7 +7,8 @@
  * import { diskUsage, memory } from "probekit/checks/system";
  * defineHealthConfig({ subsets: { liveness: [diskUsage({ path: "/data" }), memory()] } });
  */
-import { readFile, statfs } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { statfs } from "node:fs/promises";
 import { freemem } from "node:os";
 import { join } from "node:path";
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
@@ -85,7 +86,7 @@ export function memory(options: MemoryOptions = {}): Check {
   const cgroupRoot = options.cgroupRoot ?? "/sys/fs/cgroup";
   const procSelfCgroup = options.procSelfCgroup ?? "/proc/self/cgroup";
   return builtinCheck(options, { name: "memory", componentType: "system" }, async () => {
-    const container = await containerMemory(cgroupRoot, procSelfCgroup);
+    const container = containerMemory(cgroupRoot, procSelfCgroup);
     const machine = freemem();
     const available = container === undefined ? machine : Math.min(machine, container);
     const mb = Math.floor(available / 2 ** 20);
@@ -98,9 +99,23 @@ export function memory(options: MemoryOptions = {}): Check {
 // cgroup v1 reports "no limit" as a page-rounded 2^63-1.
 const UNLIMITED = 2 ** 62;
 
+/**
+ * /proc and /sys/fs/cgroup are kernel memory, never a disk or a network: read
+ * synchronously, the ten-odd files cost ~0.3 ms where fs/promises takes ~2 ms of
+ * thread-pool round trips (a cold start's first probe waits for them). The disk
+ * check's statfs stays asynchronous: its path may be a network mount that hangs.
+ */
+function readSmall(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 /** Bytes available under this process's cgroup memory limit, or undefined when there is no limit. */
-async function containerMemory(root: string, procSelfCgroup: string): Promise<number | undefined> {
-  const membership = await readFile(procSelfCgroup, "utf8").catch(() => "");
+function containerMemory(root: string, procSelfCgroup: string): number | undefined {
+  const membership = readSmall(procSelfCgroup) ?? "";
   for (const line of membership.split("\n")) {
     const [, controllers = "", path = "/"] = line.split(":");
     const v2 = line.startsWith("0::");
@@ -109,8 +124,8 @@ async function containerMemory(root: string, procSelfCgroup: string): Promise<nu
     const base = v2 ? root : join(root, "memory");
     for (const dir of path === "/" ? [base] : [join(base, path), base]) {
       const limits = v2
-        ? await readLimits(dir, "memory.max", "memory.current", "inactive_file")
-        : await readLimits(dir, "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file");
+        ? readLimits(dir, "memory.max", "memory.current", "inactive_file")
+        : readLimits(dir, "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file");
       if (limits === undefined) continue;
       if (limits.limit === undefined) return undefined;
       return Math.max(0, limits.limit - Math.max(0, limits.usage - limits.inactiveFile));
@@ -119,10 +134,8 @@ async function containerMemory(root: string, procSelfCgroup: string): Promise<nu
   return undefined;
 }
 
-async function readLimits(dir: string, limitFile: string, usageFile: string, inactiveKey: string) {
-  const [limitText, usageText, stat] = await Promise.all(
-    [limitFile, usageFile, "memory.stat"].map((file) => readFile(join(dir, file), "utf8").catch(() => undefined)),
-  );
+function readLimits(dir: string, limitFile: string, usageFile: string, inactiveKey: string) {
+  const [limitText, usageText, stat] = [limitFile, usageFile, "memory.stat"].map((file) => readSmall(join(dir, file)));
   if (limitText === undefined || usageText === undefined) return undefined;
   const raw = limitText.trim();
   const limit = raw === "max" || Number(raw) >= UNLIMITED ? undefined : Number(raw);

@@ -123,36 +123,86 @@ export const DEFAULT_OPTIONS = {
   livenessPath: "/healthcheck/liveness",
 } as const;
 
-// zod/mini, with our own messages: it tree-shakes to a few KB in edge bundles,
-// where the classic API costs ~800 KB.
-function buildSchemas() {
+/**
+ * Each validated field has a fast test that every well-formed value passes (the
+ * `…_ACCEPTS` tables) and a zod/mini schema, with our own messages, that explains a
+ * value the test refuses (`fieldSchemas`). zod runs only when a test fails, so a
+ * valid config costs a cold start no schema building or parsing (~3 ms).
+ * test/unit/config-rules.test.ts holds each test to its schema's verdict.
+ */
+type Accepts = (value: unknown) => boolean;
+const isFlag: Accepts = (value) => typeof value === "boolean";
+const isText: Accepts = (value) => typeof value === "string";
+const isMilliseconds =
+  (least: 0 | 1): Accepts =>
+  (value) =>
+    Number.isInteger(value) && (value as number) >= least && (value as number) <= MAX_TIMER_MS;
+
+/** The options of a config (a strict object: an unknown key is an error). */
+export const OPTION_ACCEPTS: Readonly<Record<keyof HealthOptions, Accepts>> = {
+  warningsAsErrors: isFlag,
+  timeoutMs: isMilliseconds(1),
+  sequential: isFlag,
+  cacheTtlMs: isMilliseconds(0),
+  failureStatus: (value) => Number.isInteger(value) && (value as number) >= 400 && (value as number) <= 599,
+  livenessPath: (value) => typeof value === "string" && SERVED_PATH.test(value),
+  token: isText,
+  logger: (value) => value === false || typeof (value as HealthLogger | null)?.error === "function",
+  onStatusChange: (value) => typeof value === "function",
+};
+
+/** The optional fields of a check (its other keys are its own). */
+export const CHECK_FIELD_ACCEPTS: Readonly<Record<"critical" | "timeoutMs" | "componentType", Accepts>> = {
+  critical: isFlag,
+  timeoutMs: isMilliseconds(1),
+  componentType: isText,
+};
+
+/** The zod/mini schemas of the same fields: built only to explain a refused value. */
+export function fieldSchemas() {
   const flag = () => z.boolean("must be true or false");
+  const text = () => z.string("must be a string");
   const milliseconds = (lowest: z.core.$ZodCheck<number>) =>
     z.int("must be a whole number of milliseconds").check(lowest, z.maximum(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms`));
-  return {
-    options: z.strictObject({
-      warningsAsErrors: z.optional(flag()),
-      timeoutMs: z.optional(milliseconds(z.positive("must be greater than 0"))),
-      sequential: z.optional(flag()),
-      cacheTtlMs: z.optional(milliseconds(z.nonnegative("must not be negative"))),
-      failureStatus: z.optional(z.int("must be an HTTP status code").check(z.minimum(400, "must be 400–599"), z.maximum(599, "must be 400–599"))),
-      livenessPath: z.optional(z.string("must be a string").check(z.regex(SERVED_PATH, "must be a path starting with / (no spaces, query or fragment)"))),
-      // An empty token (`process.env.HEALTH_CHECK_TOKEN` set but blank) counts as none.
-      token: z.optional(z.string("must be a string")),
-      logger: z.optional(
-        z.union(
-          [z.literal(false), z.custom<HealthLogger>((value) => typeof (value as HealthLogger | null)?.error === "function")],
-          "must be false or an object with an error() method",
-        ),
-      ),
-      onStatusChange: z.optional(z.custom<(event: StatusChangeEvent) => unknown>((value) => typeof value === "function", "must be a function")),
-    }),
-    checkFields: z.object({
-      critical: z.optional(flag()),
-      timeoutMs: z.optional(milliseconds(z.positive("must be greater than 0"))),
-      componentType: z.optional(z.string("must be a string")),
-    }),
+  const options: Record<keyof HealthOptions, z.ZodMiniType> = {
+    warningsAsErrors: flag(),
+    timeoutMs: milliseconds(z.positive("must be greater than 0")),
+    sequential: flag(),
+    cacheTtlMs: milliseconds(z.nonnegative("must not be negative")),
+    failureStatus: z.int("must be an HTTP status code").check(z.minimum(400, "must be 400–599"), z.maximum(599, "must be 400–599")),
+    livenessPath: z.string("must be a string").check(z.regex(SERVED_PATH, "must be a path starting with / (no spaces, query or fragment)")),
+    // An empty token (`process.env.HEALTH_CHECK_TOKEN` set but blank) counts as none.
+    token: text(),
+    logger: z.union(
+      [z.literal(false), z.custom<HealthLogger>((value) => typeof (value as HealthLogger | null)?.error === "function")],
+      "must be false or an object with an error() method",
+    ),
+    onStatusChange: z.custom<(event: StatusChangeEvent) => unknown>((value) => typeof value === "function", "must be a function"),
   };
+  const checkFields: Record<keyof typeof CHECK_FIELD_ACCEPTS, z.ZodMiniType> = {
+    critical: flag(),
+    timeoutMs: milliseconds(z.positive("must be greater than 0")),
+    componentType: text(),
+  };
+  return { options, checkFields };
+}
+
+interface FieldSet {
+  accepts: Readonly<Record<string, Accepts>>;
+  /** An unknown key is an error (options), or the object's own business (checks). */
+  strict: boolean;
+  schema?: z.ZodMiniType;
+}
+const OPTIONS: FieldSet = { accepts: OPTION_ACCEPTS, strict: true };
+const CHECK_FIELDS: FieldSet = { accepts: CHECK_FIELD_ACCEPTS, strict: false };
+
+function accepted({ accepts, strict }: FieldSet, value: object): boolean {
+  for (const key of strict ? Object.keys(value) : Object.keys(accepts)) {
+    if (!Object.hasOwn(accepts, key)) return false;
+    const field = (value as Record<string, unknown>)[key];
+    if (field !== undefined && !accepts[key]!(field)) return false;
+  }
+  return true;
 }
 
 /**
@@ -161,7 +211,14 @@ function buildSchemas() {
  * zod is tree-shaken out, because loading it costs every exec probe ~6 ms. The
  * CLI runs the full diagnostics itself, unless --skip-checks.
  */
-const schemas = (globalThis as { __PROBEKIT_NO_SCHEMAS__?: boolean }).__PROBEKIT_NO_SCHEMAS__ === true ? undefined : buildSchemas();
+const buildSchema =
+  (globalThis as { __PROBEKIT_NO_SCHEMAS__?: boolean }).__PROBEKIT_NO_SCHEMAS__ === true
+    ? undefined
+    : (set: FieldSet): z.ZodMiniType => {
+        const { options, checkFields } = fieldSchemas();
+        const shape = Object.fromEntries(Object.entries(set === OPTIONS ? options : checkFields).map(([key, schema]) => [key, z.optional(schema)]));
+        return set.strict ? z.strictObject(shape) : z.object(shape);
+      };
 
 /** Subset names appear in URLs and CLI flags: keep them to one plain path segment. */
 export const SUBSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -209,7 +266,7 @@ function findConfigIssues(input: unknown, { callFactories }: { callFactories: bo
   }
   // A defined config is checked again as a whole: the CLI's compiled copy skips the schemas (see below).
   const { subsets, ...options } = isHealthConfig(input) ? { subsets: input.subsets, ...input.options } : (input as Record<string, unknown>);
-  const issues: HealthConfigIssue[] = schemaIssues(schemas?.options, options, "E003", "");
+  const issues: HealthConfigIssue[] = schemaIssues(OPTIONS, options, "E003", "");
 
   if (typeof subsets !== "object" || subsets === null || Array.isArray(subsets) || Object.keys(subsets).length === 0) {
     issues.unshift({ code: "E001", path: "subsets", message: "no subsets defined: name at least one, e.g. { readiness: [...] }" });
@@ -245,7 +302,7 @@ function findConfigIssues(input: unknown, { callFactories }: { callFactories: bo
         issues.push({ code: "E004", path: where, message: `expected a check ({ name, check() }) or a factory, got ${describe(entry)}` });
         return;
       }
-      issues.push(...schemaIssues(schemas?.checkFields, check, typeof entry === "function" ? "E005" : "E004", `${where}.`));
+      issues.push(...schemaIssues(CHECK_FIELDS, check as Check, typeof entry === "function" ? "E005" : "E004", `${where}.`));
       const name = (check as Check).name;
       const first = seen.get(name);
       if (first !== undefined) {
@@ -258,10 +315,11 @@ function findConfigIssues(input: unknown, { callFactories }: { callFactories: bo
   return issues;
 }
 
-/** The zod part of the diagnostics: option values and the optional fields of checks. */
-function schemaIssues(schema: z.ZodMiniType | undefined, value: unknown, code: string, pathPrefix: string): HealthConfigIssue[] {
-  if (schema === undefined) return [];
-  const result = schema.safeParse(value);
+/** The field part of the diagnostics: option values and the optional fields of checks. */
+function schemaIssues(set: FieldSet, value: object, code: string, pathPrefix: string): HealthConfigIssue[] {
+  if (buildSchema === undefined || accepted(set, value)) return [];
+  set.schema ??= buildSchema(set);
+  const result = set.schema.safeParse(value);
   if (result.success) return [];
   return result.error.issues.map((problem) => ({
     code,
