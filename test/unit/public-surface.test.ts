@@ -26,6 +26,7 @@ const PUBLIC: Record<string, string[]> = {
   "./checks/node-redis": ["cacheRoundtrip", "clusterHeartbeat", "localHeartbeat", "publishHeartbeat", "redisPing"],
   "./checks/http": ["httpEndpoint"],
   "./checks/migrations": ["pendingMigrations"],
+  "./checks/memcached": ["memcachedRoundtrip"],
   "./checks/mysql": ["mysqlHeartbeat"],
   "./checks/postgres": ["postgresHeartbeat"],
   "./checks/rabbitmq": ["rabbitmq"],
