@@ -28,6 +28,7 @@ const PUBLIC: Record<string, string[]> = {
   "./checks/migrations": ["pendingMigrations"],
   "./checks/memcached": ["memcachedRoundtrip"],
   "./checks/mysql": ["mysqlHeartbeat"],
+  "./checks/nats": ["natsPing"],
   "./checks/postgres": ["postgresHeartbeat"],
   "./checks/rabbitmq": ["rabbitmq"],
   "./checks/redis": ["cacheRoundtrip", "redisPing"],
