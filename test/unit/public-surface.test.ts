@@ -19,6 +19,7 @@ const PUBLIC: Record<string, string[]> = {
   "./node": ["createNodeHandler", "installShutdownDrain", "isShuttingDown", "setShuttingDown"],
   "./otel": ["registerHealthMetrics"],
   "./checks/bullmq": ["bullmqWorkers"],
+  "./checks/dns": ["dnsResolve"],
   "./checks/edge-config": ["edgeConfig"],
   "./checks/file-heartbeat": ["fileHeartbeat", "startFileHeartbeat"],
   "./checks/heartbeat": ["clusterHeartbeat", "fileHeartbeat", "localHeartbeat", "publishHeartbeat", "startFileHeartbeat"],
