@@ -35,6 +35,7 @@ const PUBLIC: Record<string, string[]> = {
   "./checks/redis": ["cacheRoundtrip", "redisPing"],
   "./checks/storage": ["fileStorage"],
   "./checks/system": ["diskUsage", "memory"],
+  "./checks/tls": ["tlsCertificate"],
   "./checks/upstash": ["cacheRoundtrip", "clusterHeartbeat", "redisPing"],
 };
 

@@ -1,0 +1,86 @@
+/**
+ * Certificates made for the TLS check's tests with the real `openssl` (Debian's): a CA,
+ * leaves it signs (valid, expiring in 2 days, expired, not yet valid, for another name)
+ * and a self-signed one; and TLS servers on 127.0.0.1 presenting each.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createServer, type Server } from "node:tls";
+
+export interface Leaf {
+  key: string;
+  cert: string;
+}
+
+export interface TestPki {
+  ca: string;
+  /** Signed by the CA, `days` long from now (or between two dates, `YYYYMMDDHHMMSSZ`), for `names` (DNS: or IP:). */
+  leaf(options: { days?: number; start?: string; end?: string; names?: string[] }): Leaf;
+  selfSigned(names?: string[]): Leaf;
+  destroy(): void;
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+const DEFAULT_NAMES = ["DNS:localhost", "IP:127.0.0.1"];
+
+export function makePki(): TestPki {
+  const dir = mkdtempSync(join(tmpdir(), "probekit-pki-"));
+  mkdirSync(join(dir, "newcerts"));
+  writeFileSync(join(dir, "index.txt"), "");
+  writeFileSync(join(dir, "serial"), "1000\n");
+  writeFileSync(
+    join(dir, "ca.cnf"),
+    [
+      "[ ca ]",
+      "default_ca = test_ca",
+      "[ test_ca ]",
+      `database = ${join(dir, "index.txt")}`,
+      `new_certs_dir = ${join(dir, "newcerts")}`,
+      `serial = ${join(dir, "serial")}`,
+      "default_md = sha256",
+      "policy = any",
+      "copy_extensions = copy",
+      "unique_subject = no",
+      "[ any ]",
+      "commonName = supplied",
+      "",
+    ].join("\n"),
+  );
+  openssl(["req", "-x509", ...EC, "-keyout", "ca.key", "-out", "ca.crt", "-days", "30", "-subj", "/CN=probekit test CA"], dir);
+  let count = 0;
+  return {
+    ca: readFileSync(join(dir, "ca.crt"), "utf8"),
+    leaf({ days = 90, start, end, names = DEFAULT_NAMES }) {
+      const id = `leaf${++count}`;
+      openssl(["req", "-new", ...EC, "-keyout", `${id}.key`, "-out", `${id}.csr`, "-subj", `/CN=${names[0]!.replace(/^\w+:/, "")}`, "-addext", `subjectAltName=${names.join(",")}`], dir);
+      const validity = start !== undefined && end !== undefined ? ["-startdate", start, "-enddate", end] : ["-days", String(days)];
+      openssl(["ca", "-batch", "-notext", "-config", "ca.cnf", "-cert", "ca.crt", "-keyfile", "ca.key", "-in", `${id}.csr`, "-out", `${id}.crt`, ...validity], dir);
+      return { key: readFileSync(join(dir, `${id}.key`), "utf8"), cert: readFileSync(join(dir, `${id}.crt`), "utf8") };
+    },
+    selfSigned(names = DEFAULT_NAMES) {
+      const id = `self${++count}`;
+      openssl(["req", "-x509", ...EC, "-keyout", `${id}.key`, "-out", `${id}.crt`, "-days", "30", "-subj", `/CN=${names[0]!.replace(/^\w+:/, "")}`, "-addext", `subjectAltName=${names.join(",")}`], dir);
+      return { key: readFileSync(join(dir, `${id}.key`), "utf8"), cert: readFileSync(join(dir, `${id}.crt`), "utf8") };
+    },
+    destroy: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** `openssl ca`'s date format, `days` from now (negative: in the past). */
+export function certDate(days: number): string {
+  return new Date(Date.now() + days * 86_400_000).toISOString().replace(/[-:T]/g, "").replace(/\.\d+Z$/, "Z");
+}
+
+/** A TLS server on 127.0.0.1 presenting `leaf` (with the CA after it when given), answering nothing. */
+export async function tlsServer(leaf: Leaf, chain?: string): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer({ key: leaf.key, cert: chain === undefined ? leaf.cert : leaf.cert + chain }, (socket) => socket.end());
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { port: (server.address() as { port: number }).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}

@@ -1,0 +1,105 @@
+/**
+ * tlsCertificate against TLS servers on 127.0.0.1 presenting certificates made here by
+ * openssl: a CA and the leaves it signs (valid 90 days, 2 days left, expired, not yet
+ * valid, for another name), a self-signed one; plus refused and black-holed ports.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { tlsCertificate } from "../../src/checks/tls.ts";
+import { certDate, makePki, tlsServer, type TestPki } from "../helpers/certificates.ts";
+import { blackHole, freePort } from "../helpers/net.ts";
+
+let pki: TestPki;
+const servers: { port: number; close(): Promise<void> }[] = [];
+const ports: Record<string, number> = {};
+
+before(async () => {
+  pki = makePki();
+  const leaves = {
+    valid: pki.leaf({ days: 90 }),
+    soon: pki.leaf({ days: 2 }),
+    expired: pki.leaf({ start: certDate(-30), end: certDate(-1) }),
+    future: pki.leaf({ start: certDate(5), end: certDate(60) }),
+    other: pki.leaf({ names: ["DNS:other.test"] }),
+    self: pki.selfSigned(),
+  };
+  for (const [name, leaf] of Object.entries(leaves)) {
+    const server = await tlsServer(leaf);
+    servers.push(server);
+    ports[name] = server.port;
+  }
+});
+after(async () => {
+  for (const server of servers) await server.close();
+  pki?.destroy();
+});
+
+async function run(check: Check, timeoutMs = 3000) {
+  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
+  return (await runHealthChecks(config, "s")).checks[0]!;
+}
+
+const tls = (port: string, options: Partial<Parameters<typeof tlsCertificate>[0]> = {}) => tlsCertificate({ host: "localhost", port: ports[port]!, ca: pki.ca, ...options });
+
+describe("tlsCertificate", () => {
+  it("a valid certificate from the given CA passes, with the days left as observedValue", async () => {
+    const result = await run(tls("valid"));
+    assert.equal(result.status, "pass", result.detail);
+    assert.equal(result.name, "tls");
+    assert.equal(result.observedUnit, "days");
+    assert.ok(typeof result.observedValue === "number" && result.observedValue > 89 && result.observedValue <= 90, String(result.observedValue));
+    assert.equal(result.output, "expires in 89 days");
+  });
+
+  it("the name is checked against an IP address too (no SNI sent for it)", async () => {
+    assert.equal((await run(tlsCertificate({ host: "127.0.0.1", port: ports.valid!, ca: pki.ca }))).status, "pass");
+  });
+
+  it("within warnDays of the end: a warning (fails while warningsAsErrors, the default), days left reported", async () => {
+    const result = await run(tls("soon"));
+    assert.equal(result.status, "warn");
+    assert.equal(result.output, "warning: certificate expires in 1 day (warn below 14)");
+    assert.equal((await run(tls("soon", { warnDays: 1 }))).status, "pass");
+  });
+
+  it("expired, not yet valid, another name, self-signed: each named", async () => {
+    assert.equal((await run(tls("expired"))).output, "unavailable: certificate expired");
+    assert.equal((await run(tls("future"))).output, "unavailable: certificate not yet valid");
+    assert.equal((await run(tls("other"))).output, "unavailable: certificate does not match the name");
+    assert.equal((await run(tls("valid", { servername: "other.test" }))).output, "unavailable: certificate does not match the name");
+    assert.equal((await run(tls("self"))).output, "unavailable: certificate is self-signed");
+  });
+
+  it("without ca the system's CAs are used: a certificate from the test CA is not trusted", async () => {
+    const result = await run(tlsCertificate({ host: "localhost", port: ports.valid! }));
+    assert.equal(result.output, "unavailable: certificate chain not trusted");
+  });
+
+  it("refused and black-holed ports fail within the timeout; the public body names neither host nor port", async () => {
+    const refusedPort = await freePort();
+    const refused = tlsCertificate({ host: "localhost", port: refusedPort, ca: pki.ca });
+    assert.equal((await run(refused)).output, "unavailable: connection refused");
+    const config = defineHealthConfig({ subsets: { readiness: [refused] }, logger: false });
+    const body = await (await handleHealthRequest(new Request("http://app.test/healthcheck/readiness?format=json"), config)).text();
+    for (const secret of ["localhost", String(refusedPort), "127.0.0.1"]) assert.ok(!body.includes(secret), `public body leaks ${secret}: ${body}`);
+
+    const hole = await blackHole();
+    try {
+      const started = performance.now();
+      const result = await run(tlsCertificate({ host: "127.0.0.1", port: hole.port }), 500);
+      assert.match(result.output, /^unavailable: (connection timed out|timed out after 500 ms)$/);
+      assert.ok(performance.now() - started < 900);
+      for (let waited = 0; waited < 2000 && hole.open() > 0; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(hole.open(), 0, "the socket is destroyed");
+    } finally {
+      hole.close();
+    }
+  });
+
+  it("rejects bad options when defined", () => {
+    assert.throws(() => tlsCertificate({ host: "" }), /host must be a non-empty string/);
+    assert.throws(() => tlsCertificate({ host: "x", port: 0 }), /port must be 1–65535/);
+    assert.throws(() => tlsCertificate({ host: "x", warnDays: -1 }), /warnDays must be >= 0/);
+  });
+});
