@@ -33,6 +33,7 @@ const PUBLIC: Record<string, string[]> = {
   "./checks/postgres": ["postgresHeartbeat"],
   "./checks/rabbitmq": ["rabbitmq"],
   "./checks/redis": ["cacheRoundtrip", "redisPing"],
+  "./checks/status-page": ["statusPage"],
   "./checks/storage": ["fileStorage"],
   "./checks/system": ["diskUsage", "memory"],
   "./checks/tls": ["tlsCertificate"],
