@@ -4,11 +4,12 @@
  * with cancel-on-abort and one retry on a stale pooled connection, the pool a check owns
  * for a URL, and SQLSTATE codes named safely.
  */
-import { ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
+import { ServiceUnavailable } from "../core/errors.js";
 import { driverTimeoutMs } from "../core/util.js";
 import { ownedClient, type OwnedClient } from "./owned-client.js";
 import { loadPeer } from "./peer.js";
-import { errorCode, guarded, safeError } from "./safe-errors.js";
+import { safePostgresError } from "./postgres-errors.js";
+import { errorCode, guarded } from "./safe-errors.js";
 
 /** The part of a postgres.js `sql` instance the checks use. */
 export interface PostgresJsSql {
@@ -106,24 +107,4 @@ function ownedPool(url: string, who: string): OwnedClient<PostgresJsSql, number>
   });
 }
 
-/** SQLSTATE classes and driver codes that have a safe name (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
-const POSTGRES_CODES: Record<string, string> = {
-  "28P01": "authentication failed",
-  "28000": "authentication failed",
-  "3D000": "database does not exist",
-  "53300": "too many connections",
-  "57P01": "database is shutting down",
-  "57P02": "database is shutting down",
-  "57P03": "database is starting up",
-  "42P01": "table does not exist",
-  "42501": "permission denied",
-  CONNECT_TIMEOUT: "connection timed out",
-  CONNECTION_CLOSED: "connection lost",
-  CONNECTION_ENDED: "connection lost",
-  CONNECTION_DESTROYED: "connection lost",
-};
-
-/** A ServiceUnavailable whose message names what failed without the driver's text (hosts, users, SQL). */
-export function safePostgresError(error: unknown): HealthCheckError {
-  return safeError(error, { codes: POSTGRES_CODES, fallback: "query failed" });
-}
+export { safePostgresError } from "./postgres-errors.js";

@@ -37,7 +37,7 @@ async function bundleForEdge(entry: string, format: "esm" | "iife" = "esm"): Pro
 }
 
 describe("edge bundles", () => {
-  for (const entry of ["src/index.ts", "src/next/index.ts", "src/middleware/index.ts", "src/checks/http.ts", "src/checks/edge-config.ts", "src/checks/upstash.ts", "src/checks/status-page.ts"]) {
+  for (const entry of ["src/index.ts", "src/next/index.ts", "src/middleware/index.ts", "src/checks/http.ts", "src/checks/edge-config.ts", "src/checks/upstash.ts", "src/checks/status-page.ts", "src/checks/neon.ts"]) {
     it(`${entry} reaches no Node built-in`, async () => {
       const { code } = await bundleForEdge(entry);
       assert.ok(code.length > 0);

@@ -30,6 +30,7 @@ const PUBLIC: Record<string, string[]> = {
   "./checks/memcached": ["memcachedRoundtrip"],
   "./checks/mysql": ["mysqlHeartbeat"],
   "./checks/nats": ["natsPing"],
+  "./checks/neon": ["neonHeartbeat"],
   "./checks/postgres": ["postgresHeartbeat"],
   "./checks/rabbitmq": ["rabbitmq"],
   "./checks/redis": ["cacheRoundtrip", "redisPing"],

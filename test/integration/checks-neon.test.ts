@@ -1,0 +1,125 @@
+/**
+ * neonHeartbeat over Neon's serverless driver (@neondatabase/serverless, WebSocket) to a
+ * real PostgreSQL through a loopback WebSocket-to-TCP proxy (test/helpers/neon-proxy.ts),
+ * in Node and inside Vercel's edge-runtime: healthy with a URL, the app's Neon pool and a
+ * @vercel/postgres pool; wrong password, missing database, the server stopped, the proxy
+ * down — with safe public messages.
+ */
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { after, before, describe, it } from "node:test";
+import { neonConfig, Pool } from "@neondatabase/serverless";
+import { createPool } from "@vercel/postgres";
+import { build } from "esbuild";
+import { EdgeRuntime } from "edge-runtime";
+import ws from "ws";
+import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { neonHeartbeat } from "../../src/checks/neon.ts";
+import { EDGE_BUILD_OPTIONS } from "../helpers/edge-bundle.ts";
+import { neonTestConfig, startNeonProxy, type NeonProxy } from "../helpers/neon-proxy.ts";
+import { PASSWORD, startPostgres, type PostgresServer } from "../helpers/postgres.ts";
+
+let server: PostgresServer;
+let proxy: NeonProxy;
+let url: string;
+
+before(async () => {
+  server = await startPostgres();
+  url = await server.createDatabase("neon");
+  proxy = await startNeonProxy();
+  // Node 20 has no global WebSocket: the app hands Neon's driver the ws package, as Neon's docs say.
+  Object.assign(neonConfig, neonTestConfig(proxy.port), { webSocketConstructor: ws });
+  // @vercel/postgres carries its own copy of Neon's driver, with its own neonConfig.
+  const nested = createRequire(fileURLToPath(import.meta.resolve("@vercel/postgres"))).resolve("@neondatabase/serverless").replace(/index\.js$/, "index.mjs");
+  const vercelsNeon = (await import(pathToFileURL(nested).href)) as { neonConfig: typeof neonConfig };
+  Object.assign(vercelsNeon.neonConfig, neonTestConfig(proxy.port), { webSocketConstructor: ws });
+});
+after(async () => {
+  await proxy?.stop();
+  await server?.destroy();
+});
+
+async function run(check: Check, timeoutMs = 3000) {
+  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
+  return (await runHealthChecks(config, "s")).checks[0]!;
+}
+
+describe("neonHeartbeat in Node", () => {
+  it("passes with a URL (a pool per run, ended after it), the app's Neon pool and a @vercel/postgres pool", async () => {
+    const result = await run(neonHeartbeat({ url }));
+    assert.equal(result.status, "pass", result.detail);
+    assert.equal(result.name, "postgres");
+    assert.equal(result.observedUnit, "ms");
+    const idle = await server.admin(`select count(*)::int as n from pg_stat_activity where datname = 'neon'`);
+    assert.equal(idle[0]!.n, 0, "the run's pool was ended");
+
+    const pool = new Pool({ connectionString: url, max: 1 });
+    const vercel = createPool({ connectionString: url.replace("127.0.0.1", "localhost") });
+    try {
+      const a = await run(neonHeartbeat({ pool }));
+      assert.equal(a.status, "pass", a.detail);
+      const b = await run(neonHeartbeat({ pool: vercel, name: "vercel-postgres" }));
+      assert.equal(b.status, "pass", b.detail);
+      assert.deepEqual((await pool.query("select 2 as two")).rows, [{ two: 2 }], "the app's pool is left open");
+    } finally {
+      await pool.end();
+      await vercel.end();
+    }
+  });
+
+  it("rejects wrong options when defined; an unset URL fails at run time", async () => {
+    assert.throws(() => neonHeartbeat({ url, pool: new Pool({ connectionString: url }) }), /pass only one of pool or url/);
+    assert.throws(() => neonHeartbeat({ pool: {} as never }), /pool must be a Neon Pool/);
+    assert.equal((await run(neonHeartbeat({ url: process.env.PROBEKIT_UNSET_NEON_URL }))).output, "unavailable: no database URL configured");
+  });
+
+  it("wrong password and missing database are named; the public body names neither user nor host", async () => {
+    await server.admin(`create role neon_app login password 'neon-app-password'`);
+    const bad = neonHeartbeat({ url: server.url("neon", "neon_app", "wrong-password") });
+    assert.equal((await run(bad)).output, "unavailable: authentication failed");
+    const config = defineHealthConfig({ subsets: { readiness: [bad] }, logger: false });
+    const body = await (await handleHealthRequest(new Request("http://app.test/healthcheck/readiness?format=json"), config)).text();
+    for (const secret of ["neon_app", "wrong-password", PASSWORD, "127.0.0.1", `:${server.port}`, `:${proxy.port}`, "password authentication"]) {
+      assert.ok(!body.includes(secret), `public body leaks ${secret}: ${body}`);
+    }
+    assert.equal((await run(neonHeartbeat({ url: server.url("no_such_db") }))).output, "unavailable: database does not exist");
+  });
+
+  it("the database stopped behind the proxy, then the proxy down: each named, and back when they return", async () => {
+    const check = neonHeartbeat({ url });
+    server.stop();
+    try {
+      assert.match((await run(check, 2000)).output, /^unavailable: (connection lost|connection refused)$/);
+    } finally {
+      server.start();
+    }
+    await proxy.stop();
+    try {
+      assert.equal((await run(check, 2000)).output, "unavailable: connection refused");
+    } finally {
+      await proxy.start();
+    }
+    assert.equal((await run(check)).status, "pass");
+  });
+});
+
+describe("neonHeartbeat inside Vercel's edge-runtime", () => {
+  it("passes, and names a wrong password and the proxy down, over the edge's own WebSocket", async () => {
+    const bundled = await build({ ...EDGE_BUILD_OPTIONS, entryPoints: [new URL("../fixtures/edge-neon.ts", import.meta.url).pathname], format: "iife", minify: true });
+    const edge = new EdgeRuntime({ initialCode: bundled.outputFiles[0]!.text });
+    const ask = async (databaseUrl: string, timeout = 3000) =>
+      (await (await edge.dispatchFetch(`http://edge.test/?${new URLSearchParams({ url: databaseUrl, proxy: String(proxy.port), timeout: String(timeout) })}`)).json()) as { status: string; output: string; detail: string };
+    const healthy = await ask(url);
+    assert.equal(healthy.status, "pass", healthy.detail);
+    assert.equal((await ask(server.url("neon", "postgres", "wrong-password"))).output, "unavailable: authentication failed");
+    await proxy.stop();
+    try {
+      const down = await ask(url, 1500);
+      assert.equal(down.status, "fail");
+      assert.match(down.output, /^unavailable: (connection refused|WebSocket connection failed)$/);
+    } finally {
+      await proxy.start();
+    }
+  });
+});
