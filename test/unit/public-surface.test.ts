@@ -32,6 +32,7 @@ const PUBLIC: Record<string, string[]> = {
   "./checks/nats": ["natsPing"],
   "./checks/neon": ["neonHeartbeat"],
   "./checks/postgres": ["postgresHeartbeat"],
+  "./checks/prisma": ["prismaHeartbeat"],
   "./checks/rabbitmq": ["rabbitmq"],
   "./checks/redis": ["cacheRoundtrip", "redisPing"],
   "./checks/status-page": ["statusPage"],
