@@ -28,7 +28,7 @@ const PUBLIC: Record<string, string[]> = {
   "./checks/http": ["httpEndpoint"],
   "./checks/migrations": ["pendingMigrations"],
   "./checks/memcached": ["memcachedRoundtrip"],
-  "./checks/mysql": ["mysqlHeartbeat"],
+  "./checks/mysql": ["mysqlHeartbeat", "pendingMigrations"],
   "./checks/nats": ["natsPing"],
   "./checks/neon": ["neonHeartbeat"],
   "./checks/postgres": ["postgresHeartbeat"],
