@@ -9,7 +9,8 @@
  * The drivers stay imports, written out, so bundlers and Node's tracer see them.
  *
  * Also entries, for the CLI's lazily loaded diagnostics: dist/core/config.js and
- * dist/cli/project-diagnostics.js (scripts/build-cli.mjs bundles the rest of the CLI).
+ * dist/cli/project-diagnostics.js and dist/cli/k8s-diagnostics.js (scripts/build-cli.mjs
+ * bundles the rest of the CLI).
  */
 import { readFileSync } from "node:fs";
 import { build } from "esbuild";
@@ -22,7 +23,7 @@ const publicEntries = Object.values(pkg.exports)
 const external = ["node:*", ...Object.keys(pkg.peerDependencies ?? {}), ...Object.keys(pkg.dependencies ?? {}).filter((name) => name !== "zod")];
 
 await build({
-  entryPoints: [...publicEntries, "src/core/config.ts", "src/core/zod.ts", "src/cli/project-diagnostics.ts"],
+  entryPoints: [...publicEntries, "src/core/config.ts", "src/core/zod.ts", "src/cli/project-diagnostics.ts", "src/cli/k8s-diagnostics.ts"],
   outdir: "dist",
   outbase: "src",
   bundle: true,

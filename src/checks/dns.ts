@@ -53,7 +53,7 @@ export function dnsResolve(options: DnsResolveOptions): Check {
   if (servers !== undefined) new Resolver().setServers(servers);
   const expect = options.expect;
   const expected = typeof expect === "string" ? [expect] : typeof expect === "function" ? undefined : expect === undefined ? undefined : [...expect];
-  return builtinCheck(options, { name: "dns", componentType: "system" }, async ({ signal, timeoutMs }) => {
+  return builtinCheck(options, { name: "dns", componentType: "component" }, async ({ signal, timeoutMs }) => {
     const resolver = new Resolver({ timeout: driverTimeoutMs(timeoutMs), tries: 1 });
     if (servers !== undefined) resolver.setServers(servers);
     const cancel = () => resolver.cancel();

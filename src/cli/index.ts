@@ -20,9 +20,11 @@ import { formatIssues, formatReport, styleFor } from "./output.js";
 
 const USAGE = `Usage: probekit --subset <name> [options]
        probekit check [--config <file>]
+       probekit check --k8s <file, folder or -> ... [--config <file>]
 
 Runs one subset of the health config: exit 0 when it passes, 1 when it fails,
-2 on a usage or config error. "probekit check" runs the config diagnostics.
+2 on a usage or config error. "probekit check" runs the config diagnostics;
+with --k8s it holds Kubernetes manifests to the config instead (exit 1 on a finding).
 
 Options:
   -s, --subset <name>     the subset to run
@@ -31,6 +33,7 @@ Options:
   -f, --format <format>   text (default) or json (the HTTP JSON body, with full detail)
       --skip-checks       skip the config diagnostics before the run (exec probes want this)
       --timeout <ms>      deadline for the whole run (default: the subset's timeouts + 1000 ms)
+      --k8s               with check: read the manifests given (YAML files, folders, - for stdin)
   -h, --help              show this help
   -v, --version           show the version
 `;
@@ -49,7 +52,10 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.en
   if (values.version) return print(process.stdout, `${version()}\n`, EXIT.pass);
 
   const command = positionals[0];
-  if (positionals.length > 1 || (command !== undefined && command !== "check")) {
+  const manifests = values.k8s === true && command === "check" ? positionals.slice(1) : undefined;
+  if (values.k8s === true && command !== "check") return usageError("--k8s goes with check: probekit check --k8s <file, folder or ->");
+  if (manifests !== undefined && manifests.length === 0) return usageError("--k8s needs manifests: files, folders or - (stdin)");
+  if ((manifests === undefined && positionals.length > 1) || (command !== undefined && command !== "check")) {
     return usageError(`unexpected argument ${JSON.stringify(positionals.find((word) => word !== "check") ?? positionals[1])}`);
   }
   if (values.format !== undefined && values.format !== "text" && values.format !== "json") {
@@ -64,6 +70,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.en
 
   try {
     const file = findConfigFile(values.config, cwd, env);
+    if (manifests !== undefined) return await k8sCommand(file, manifests, env, cwd);
     if (command === "check") return await checkCommand(file, env, cwd);
     const config = await loadConfig(file, env);
     return await runCommand(config, values.subset!, { format: values.format ?? "text", skipChecks: values["skip-checks"] ?? false, deadlineMs, cwd });
@@ -83,6 +90,7 @@ function parse(argv: readonly string[]) {
       format: { type: "string", short: "f" },
       "skip-checks": { type: "boolean" },
       timeout: { type: "string" },
+      k8s: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -138,6 +146,22 @@ async function checkCommand(file: string, env: NodeJS.ProcessEnv, cwd: string): 
   const stream = issues.some(isError) ? process.stderr : process.stdout;
   stream.write(formatIssues(issues));
   return print(stream, summary(issues), issues.some(isError) ? EXIT.fail : EXIT.pass);
+}
+
+/** W003–W008: the manifests held to the config. A manifest that cannot be read or parsed is a usage error. */
+async function k8sCommand(file: string, paths: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  const config = await loadConfig(file, env);
+  const { diagnoseManifests, findDrain, ManifestError, readManifests } = await import("./k8s-diagnostics.js");
+  let issues: HealthConfigIssue[];
+  try {
+    issues = diagnoseManifests(readManifests(paths, () => readFileSync(0, "utf8")), config, findDrain(cwd));
+  } catch (error) {
+    if (error instanceof ManifestError) return print(process.stderr, `probekit: ${error.message}\n`, EXIT.usage);
+    throw error;
+  }
+  const stream = issues.length > 0 ? process.stderr : process.stdout;
+  stream.write(formatIssues(issues));
+  return print(stream, issues.length === 0 ? "probekit: the manifests agree with the config\n" : summary(issues), issues.length > 0 ? EXIT.fail : EXIT.pass);
 }
 
 /** E001–E007 (calling factories) and W001/W002. Loaded only here: the run path stays free of zod and the parsers. */

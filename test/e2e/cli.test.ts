@@ -363,3 +363,67 @@ describe("exec probe of a worker's heartbeat", () => {
     assert.ok(Date.now() - stoppedAt < 1500 + 1500, `probe failed ${Date.now() - stoppedAt} ms after the worker stopped`);
   });
 });
+
+describe("probekit check --k8s", () => {
+  const CONFIG = `
+import { defineCheck, defineHealthConfig } from "probekit";
+export default defineHealthConfig({
+  subsets: { readiness: [defineCheck({ name: "db", componentType: "datastore", check: () => {} })] },
+});
+`;
+  const GOOD = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web }
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          readinessProbe: { httpGet: { path: /healthcheck/readiness, port: 3000 }, timeoutSeconds: 5 }
+          livenessProbe: { httpGet: { path: /healthcheck/liveness, port: 3000 } }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web }
+spec: { ports: [{ port: 80 }] }
+`;
+  const BAD = GOOD.replace("timeoutSeconds: 5", "timeoutSeconds: 1").replace("/healthcheck/liveness", "/healthcheck/readiness");
+
+  function cliWithStdin(cwd: string, args: string[], input: string): Run {
+    const started = performance.now();
+    const child = spawnSync(process.execPath, [BIN, ...args], { cwd, input, encoding: "utf8", timeout: 30_000, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+    return { code: child.status, stdout: child.stdout, stderr: child.stderr, ms: performance.now() - started };
+  }
+
+  it("agreeing manifests exit 0; findings exit 1, each naming file, object, container and fix", async () => {
+    const root = await project({ "health.config.ts": CONFIG, "k8s/web.yaml": GOOD, "bad/web.yaml": BAD });
+    const good = cli(root, ["check", "--k8s", "k8s"]);
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /the manifests agree with the config/);
+    const bad = cli(root, ["check", "--k8s", "bad/web.yaml"]);
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stderr, /W005 bad\/web\.yaml Deployment\/web container web readinessProbe: timeoutSeconds is 1, .*Set timeoutSeconds: 4/);
+    assert.match(bad.stderr, /W004 .*livenessProbe: runs subset "readiness"/);
+    assert.match(bad.stderr, /W008 .*livenessProbe: probes the same path as readinessProbe/);
+  });
+
+  it("reads - from stdin (helm template … | probekit check --k8s -)", async () => {
+    const root = await project({ "health.config.ts": CONFIG });
+    assert.equal(cliWithStdin(root, ["check", "--k8s", "-"], GOOD).code, 0);
+    const bad = cliWithStdin(root, ["check", "--k8s", "-"], BAD);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /W005 <stdin> Deployment\/web/);
+  });
+
+  it("not YAML, a missing file and --k8s without manifests exit 2 with one clear line", async () => {
+    const root = await project({ "health.config.ts": CONFIG, "broken.yaml": "kind: Deployment\n  spec: [unclosed\n" });
+    const broken = cli(root, ["check", "--k8s", "broken.yaml"]);
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /^probekit: broken\.yaml: not valid YAML: /);
+    assert.match(cli(root, ["check", "--k8s", "nope.yaml"]).stderr, /^probekit: nope\.yaml: no such file or folder/);
+    const none = cli(root, ["check", "--k8s"]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /--k8s needs manifests/);
+    assert.equal(cli(root, ["--k8s", "x.yaml", "-s", "readiness"]).code, 2);
+  });
+});
