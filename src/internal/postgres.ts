@@ -27,7 +27,10 @@ export async function closeConnection(connection: PostgresConnection): Promise<v
 }
 
 /** How a check reaches the database: the app's client, or a pool it owns. */
-export type PostgresConnection = { kind: "postgres.js"; sql: PostgresJsSql } | { kind: "pg"; client: PgQueryable } | { kind: "url"; pool: OwnedClient<PostgresJsSql, number> };
+export type PostgresConnection =
+  | { kind: "postgres.js"; sql: PostgresJsSql }
+  | { kind: "pg"; client: PgQueryable }
+  | { kind: "url"; pool: OwnedClient<PostgresJsSql, number>; fresh(timeoutMs: number): Promise<PostgresJsSql> };
 
 /** Picks the one connection the options name; a programmer mistake throws when the config is defined. */
 export function connectionFrom(options: { sql?: PostgresJsSql; client?: PgQueryable; url?: string }, who: string): PostgresConnection {
@@ -43,7 +46,8 @@ export function connectionFrom(options: { sql?: PostgresJsSql; client?: PgQuerya
     return { kind: "pg", client: options.client };
   }
   // No URL (an unset env var) is a deploy mistake the probe reports when it runs, not a crash at import.
-  return { kind: "url", pool: ownedPool(options.url ?? "", who) };
+  const create = createPool(options.url ?? "", who);
+  return { kind: "url", pool: ownedClient({ create, close: endPool, closeDeadlineMs: 6000 }), fresh: create };
 }
 
 /**
@@ -68,9 +72,27 @@ export function query(connection: PostgresConnection, text: string, signal: Abor
 
 const STALE = new Set(["57P01", "57P02", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE"]);
 
+/**
+ * On Cloudflare Workers a socket opened while serving one request cannot be used by
+ * the next ("Cannot perform I/O on behalf of a different request"): there a URL gets a
+ * connection for the run, ended after it, instead of the pool kept between runs.
+ */
+const PER_REQUEST_SOCKETS = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === "Cloudflare-Workers";
+
 async function send(connection: PostgresConnection, text: string, signal: AbortSignal, timeoutMs: number): Promise<readonly Record<string, unknown>[]> {
   if (connection.kind === "pg") return (await connection.client.query(text)).rows;
-  const sql = connection.kind === "postgres.js" ? connection.sql : await connection.pool.get(timeoutMs);
+  if (connection.kind === "url" && PER_REQUEST_SOCKETS) {
+    const sql = await connection.fresh(timeoutMs);
+    try {
+      return await run(sql, text, signal);
+    } finally {
+      void Promise.resolve(endPool(sql, 0)).catch(() => {});
+    }
+  }
+  return run(connection.kind === "postgres.js" ? connection.sql : await connection.pool.get(timeoutMs), text, signal);
+}
+
+async function run(sql: PostgresJsSql, text: string, signal: AbortSignal): Promise<readonly Record<string, unknown>[]> {
   const pending = sql.unsafe(text);
   const cancel = () => void Promise.resolve(pending.cancel?.()).catch(() => {});
   signal.addEventListener("abort", cancel, { once: true });
@@ -81,30 +103,30 @@ async function send(connection: PostgresConnection, text: string, signal: AbortS
   }
 }
 
-/** A one-connection postgres.js pool for a URL, made on the first run. */
-function ownedPool(url: string, who: string): OwnedClient<PostgresJsSql, number> {
-  return ownedClient({
-    async create(timeoutMs: number) {
-      if (url === "") throw new ServiceUnavailable("no database URL configured");
-      const postgres = await loadPeer(who, "postgres", () => import("postgres"), "default");
-      return postgres(url, {
-        max: 1,
-        // Below the check's timeout, so a black-holed host fails as a connect timeout and frees the pool for the next run.
-        connect_timeout: driverTimeoutMs(timeoutMs) / 1000,
-        idle_timeout: 30,
-        max_lifetime: 60 * 30,
-        // No prepared statements: works behind PgBouncer in transaction mode.
-        prepare: false,
-        // postgres.js waits up to 20 s between reconnects after failures; probes are paced
-        // and coalesced already, and a check must see a server the moment it is back.
-        backoff: false,
-        onnotice: () => {},
-        connection: { application_name: "probekit" },
-      }) as unknown as PostgresJsSql;
-    },
-    close: (sql) => (sql as PostgresJsSql & { end?(options?: { timeout?: number }): Promise<void> }).end?.({ timeout: 5 }),
-    closeDeadlineMs: 6000,
-  });
+/** Makes the one-connection postgres.js pool a URL gets (on the first run, or per run on Workers). */
+function createPool(url: string, who: string): (timeoutMs: number) => Promise<PostgresJsSql> {
+  return async (timeoutMs) => {
+    if (url === "") throw new ServiceUnavailable("no database URL configured");
+    const postgres = await loadPeer(who, "postgres", () => import("postgres"), "default");
+    return postgres(url, {
+      max: 1,
+      // Below the check's timeout, so a black-holed host fails as a connect timeout and frees the pool for the next run.
+      connect_timeout: driverTimeoutMs(timeoutMs) / 1000,
+      idle_timeout: 30,
+      max_lifetime: 60 * 30,
+      // No prepared statements: works behind PgBouncer in transaction mode.
+      prepare: false,
+      // postgres.js waits up to 20 s between reconnects after failures; probes are paced
+      // and coalesced already, and a check must see a server the moment it is back.
+      backoff: false,
+      onnotice: () => {},
+      connection: { application_name: "probekit" },
+    }) as unknown as PostgresJsSql;
+  };
+}
+
+function endPool(sql: PostgresJsSql, timeoutS = 5): unknown {
+  return (sql as PostgresJsSql & { end?(options?: { timeout?: number }): Promise<void> }).end?.({ timeout: timeoutS });
 }
 
 export { safePostgresError } from "./postgres-errors.js";

@@ -25,6 +25,19 @@ const MESSAGES: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: "TLS certificate rejected",
 };
 
+/**
+ * Cloudflare workerd's network failures carry no code, only these messages
+ * (workerd's src/workerd/io, src/workerd/api/sockets.c++).
+ */
+const WORKERD_MESSAGES: readonly (readonly [RegExp, string])[] = [
+  [/proxy request failed, cannot connect to the specified address|connect\(\) failed: Connection refused/i, "connection refused"],
+  [/^Network connection lost\.?$/i, "connection lost"],
+  [/^Stream was cancelled\.?$|socket (has been )?closed/i, "connection lost"],
+  [/connection timed out|Connect timeout/i, "connection timed out"],
+  [/DNS lookup failed/i, "host not found"],
+  [/Cannot perform I\/O on behalf of a different request/, "connection reused across requests (Workers forbid it)"],
+];
+
 /** The code of an error or of any error in its `cause` chain. */
 export function errorCode(error: unknown): string | undefined {
   for (let current = error, depth = 0; current !== null && typeof current === "object" && depth < 5; depth++) {
@@ -41,7 +54,15 @@ export function errorCode(error: unknown): string | undefined {
  */
 export function unavailable(error: unknown, fallback: string): ServiceUnavailable {
   const code = errorCode(error);
-  return new ServiceUnavailable((code && MESSAGES[code]) ?? fallback, { cause: error });
+  return new ServiceUnavailable((code && MESSAGES[code]) ?? workerdMessage(error) ?? fallback, { cause: error });
+}
+
+/** The safe name of a workerd network failure, read from the error or its causes. */
+function workerdMessage(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++, current = current.cause) {
+    for (const [pattern, safe] of WORKERD_MESSAGES) if (pattern.test(current.message)) return safe;
+  }
+  return undefined;
 }
 
 /** What a check's driver errors are named by: codes (SQLSTATE, errno, the driver's own) and message patterns. */
