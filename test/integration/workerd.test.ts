@@ -12,17 +12,20 @@ import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startUpstashServer, type UpstashServer } from "../helpers/upstash-server.ts";
 import { serveWorker, type WorkerdServer } from "../helpers/workerd.ts";
+import { startNeonProxy, type NeonProxy } from "../helpers/neon-proxy.ts";
 
 let postgresServer: PostgresServer;
 let redis: RedisServer;
 let upstash: UpstashServer;
 let target: { start(): Promise<void>; stop(): Promise<void> };
 let worker: WorkerdServer;
+let proxy: NeonProxy;
 const TOKEN = "workerd-token";
 
 before(async () => {
   [postgresServer, redis] = await Promise.all([startPostgres(), startRedis()]);
   upstash = await startUpstashServer(redis.url());
+  proxy = await startNeonProxy();
   const targetPort = await freePort();
   target = restartableHttpServer(targetPort, (_request, response) => response.end("ok"));
   await target.start();
@@ -34,10 +37,12 @@ before(async () => {
     DATABASE_URL: url,
     BAD_DATABASE_URL: postgresServer.url("workerd", "postgres", "wrong-password"),
     REFUSED_DATABASE_URL: `postgres://postgres:x@127.0.0.1:${await freePort()}/x`,
+    NEON_PROXY_PORT: String(proxy.port),
   });
 });
 after(async () => {
   await worker?.close();
+  await proxy?.stop();
   await target?.stop();
   await upstash?.close();
   await redis?.stop();
@@ -128,6 +133,14 @@ describe("probekit in workerd", () => {
       postgresServer.start();
     }
     assert.equal((await get("/healthcheck/postgres")).status, 200);
+  });
+
+  it("neonHeartbeat over the Workers WebSocket: passes on every request; a wrong password is named", async () => {
+    for (let request = 0; request < 3; request++) {
+      const ok = await get("/healthcheck/neon?format=json", { authorization: `Bearer ${TOKEN}` });
+      assert.equal(ok.status, 200, `request ${request}: ${ok.text}`);
+    }
+    assert.equal(outputOf((await get("/healthcheck/neon-bad-password?format=json")).text, "postgres"), "unavailable: authentication failed");
   });
 
   it("workerd logged no uncaught error", () => {
