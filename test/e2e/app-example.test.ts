@@ -17,12 +17,13 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../helpers/net.ts";
+import { edgeFunction, materialise, readVcConfig, startNodeFunction } from "../helpers/vercel-output.ts";
 import {
   assertDistBuilt,
   BROWSER_ACCEPT,
@@ -34,6 +35,7 @@ import {
   nextBin,
   NO_STORE,
   packTarball,
+  REPO_ROOT,
   routeTable,
   runCommand,
   sleep,
@@ -418,6 +420,101 @@ describe("app-example: the worker and its exec probe", () => {
     const stale = probe();
     assert.equal(stale.status, 1, stale.stdout + stale.stderr);
     assert.match(stale.stdout, /✗ heartbeat.*stale/);
+  });
+});
+
+describe("app-example: vercel build (the Build Output API), and its functions run", () => {
+  let output = "";
+  const outputDir = () => join(installedApp(), ".vercel/output");
+  const functionDir = (route: string) => join(outputDir(), "functions", `${route}.func`);
+  const stops: (() => Promise<void>)[] = [];
+
+  before(async () => {
+    const dir = installedApp();
+    // No login and no network beyond the registry: the project is linked by hand.
+    await mkdir(join(dir, ".vercel"), { recursive: true });
+    await writeFile(join(dir, ".vercel/project.json"), JSON.stringify({ projectId: "prj_probekit_test", orgId: "team_probekit_test", settings: { framework: "nextjs", nodeVersion: "24.x" } }));
+    output = (
+      await runCommand("vercel build", join(REPO_ROOT, "node_modules/.bin/vercel"), ["build", "--yes"], {
+        cwd: dir,
+        timeoutMs: 10 * MINUTE,
+        env: { ...childEnv(), NO_UPDATE_NOTIFIER: "1", VERCEL_TELEMETRY_DISABLED: "1", NEXT_TELEMETRY_DISABLED: "1" },
+      })
+    ).all;
+  }, { timeout: 12 * MINUTE });
+
+  after(async () => {
+    for (const stop of stops) await stop();
+  });
+
+  it("writes the Build Output API: a Node function for the health route, an edge function for the edge one, the proxy as the middleware", async () => {
+    const config = JSON.parse(await readFile(join(outputDir(), "config.json"), "utf8")) as { version: number; routes: { middlewarePath?: string }[] };
+    assert.equal(config.version, 3, output);
+    assert.ok(config.routes.some((route) => route.middlewarePath === "/_middleware"), "no route runs the middleware");
+    const node = readVcConfig(functionDir("healthcheck/[subset]"));
+    assert.match(node.runtime, /^nodejs\d+\.x$/);
+    assert.equal(node.launcherType, "Nodejs");
+    assert.ok(Object.keys(node.filePathMap ?? {}).some((file) => file.includes("probekit")), "probekit is not traced into the Node function");
+    assert.equal(readVcConfig(functionDir("edge/healthcheck/[subset]")).runtime, "edge");
+    const proxy = readVcConfig(functionDir("_middleware"));
+    assert.ok(proxy.useWebApi === true || proxy.runtime === "edge", JSON.stringify(proxy).slice(0, 200));
+  });
+
+  it("the Node function, through its launcher, serves readiness with the real PostgreSQL", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "probekit-vercel-node-"));
+    const config = materialise(installedApp(), functionDir("healthcheck/[subset]"), dir);
+    const fn = await startNodeFunction(dir, config, "/healthcheck/[subset]", { ...childEnv(), DATABASE_URL: runningServices().databaseUrl }, "/healthcheck/readiness");
+    stops.push(fn.stop);
+    const response = await fetch(`${fn.baseUrl}/healthcheck/readiness?format=json`);
+    const body = (await response.json()) as HealthBody;
+    assert.equal(response.status, 200, JSON.stringify(body) + fn.output());
+    assert.deepEqual(Object.keys(body.checks).sort(), ["memory", "postgres"]);
+    assert.equal(body.checks.postgres?.[0]?.status, "pass");
+    assert.equal(response.headers.get("cache-control"), NO_STORE);
+    assert.equal((await fetch(`${fn.baseUrl}/healthcheck/nope`)).status, 404);
+  });
+
+  it("the liveness short-circuit answers from the built middleware; the app's own proxy logic still runs", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "probekit-vercel-middleware-"));
+    const config = materialise(installedApp(), functionDir("_middleware"), dir);
+    const proxy = await startNodeFunction(dir, config, "/_middleware", childEnv(), "/healthcheck/liveness");
+    stops.push(proxy.stop);
+    const live = await fetch(`${proxy.baseUrl}/healthcheck/liveness`);
+    assert.equal(live.status, 200);
+    assert.equal(live.headers.get(LIVENESS_HEADER), "short-circuit");
+    assert.equal(await live.text(), '{"status":"ok"}');
+    // The app's own logic: a page without a session is sent to /login; a health route goes on to its function.
+    const page = await fetch(`${proxy.baseUrl}/some-page`, { redirect: "manual" });
+    assert.equal(page.status, 307);
+    assert.equal(new URL(page.headers.get("location") ?? "", proxy.baseUrl).pathname, "/login");
+    const readiness = await fetch(`${proxy.baseUrl}/healthcheck/readiness`, { redirect: "manual" });
+    assert.equal(readiness.headers.get("x-middleware-next"), "1");
+    assert.equal(readiness.headers.has(LIVENESS_HEADER), false);
+    const post = await fetch(`${proxy.baseUrl}/healthcheck/liveness`, { method: "POST", redirect: "manual" });
+    assert.equal(post.headers.has(LIVENESS_HEADER), false, "a POST is not a probe: it goes on to the app");
+  });
+
+  it("the edge function runs inside edge-runtime: readiness reaches Upstash and the app's liveness (served by the built middleware)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "probekit-vercel-middleware-"));
+    const proxy = await startNodeFunction(dir, materialise(installedApp(), functionDir("_middleware"), dir), "/_middleware", childEnv(), "/healthcheck/liveness");
+    stops.push(proxy.stop);
+    const { upstash } = runningServices();
+    const edge = edgeFunction(functionDir("edge/healthcheck/[subset]"), { PORT: new URL(proxy.baseUrl).port, UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token });
+    const response = await edge.dispatchFetch("https://app.vercel.test/edge/healthcheck/readiness?format=json");
+    const body = (await response.json()) as HealthBody;
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(Object.keys(body.checks).sort(), ["app", "upstash"]);
+    assert.equal((await edge.dispatchFetch("https://app.vercel.test/edge/healthcheck/nope")).status, 404);
+    await upstash.stop();
+    try {
+      await sleep(1_100); // past cacheTtlMs: the next probe runs the checks again
+      const down = await edge.dispatchFetch("https://app.vercel.test/edge/healthcheck/readiness?format=json");
+      const downBody = JSON.stringify(await down.json());
+      assert.equal(down.status, 500, downBody);
+      assert.match(downBody, /"output":"unavailable: connection refused"/);
+    } finally {
+      await upstash.start();
+    }
   });
 });
 
