@@ -6,7 +6,7 @@
  */
 import { build } from "esbuild";
 
-const LAZY = new Set(["../core/config.js", "./project-diagnostics.js", "./k8s-diagnostics.js"]);
+const LAZY = new Set(["../core/config.js", "./project-diagnostics.js", "./k8s-diagnostics.js", "./init.js"]);
 
 await build({
   entryPoints: ["src/cli/index.ts"],

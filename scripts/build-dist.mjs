@@ -23,7 +23,7 @@ const publicEntries = Object.values(pkg.exports)
 const external = ["node:*", ...Object.keys(pkg.peerDependencies ?? {}), ...Object.keys(pkg.dependencies ?? {}).filter((name) => name !== "zod")];
 
 await build({
-  entryPoints: [...publicEntries, "src/core/config.ts", "src/core/zod.ts", "src/cli/project-diagnostics.ts", "src/cli/k8s-diagnostics.ts"],
+  entryPoints: [...publicEntries, "src/core/config.ts", "src/core/zod.ts", "src/cli/project-diagnostics.ts", "src/cli/k8s-diagnostics.ts", "src/cli/init.ts"],
   outdir: "dist",
   outbase: "src",
   bundle: true,

@@ -21,10 +21,12 @@ import { formatIssues, formatReport, styleFor } from "./output.js";
 const USAGE = `Usage: probekit --subset <name> [options]
        probekit check [--config <file>]
        probekit check --k8s <file, folder or -> ... [--config <file>]
+       probekit init [--dry-run] [--force]
 
 Runs one subset of the health config: exit 0 when it passes, 1 when it fails,
 2 on a usage or config error. "probekit check" runs the config diagnostics;
 with --k8s it holds Kubernetes manifests to the config instead (exit 1 on a finding).
+"probekit init" adds probekit to the Next.js app in the working directory.
 
 Options:
   -s, --subset <name>     the subset to run
@@ -34,6 +36,8 @@ Options:
       --skip-checks       skip the config diagnostics before the run (exec probes want this)
       --timeout <ms>      deadline for the whole run (default: the subset's timeouts + 1000 ms)
       --k8s               with check: read the manifests given (YAML files, folders, - for stdin)
+      --dry-run           with init: print the changes as a diff, write nothing
+      --force             with init: replace files that exist
   -h, --help              show this help
   -v, --version           show the version
 `;
@@ -52,6 +56,11 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.en
   if (values.version) return print(process.stdout, `${version()}\n`, EXIT.pass);
 
   const command = positionals[0];
+  if (command === "init") {
+    if (positionals.length > 1) return usageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
+    return initCommand(cwd, { dryRun: values["dry-run"] === true, force: values.force === true });
+  }
+  if (values["dry-run"] === true || values.force === true) return usageError("--dry-run and --force go with init");
   const manifests = values.k8s === true && command === "check" ? positionals.slice(1) : undefined;
   if (values.k8s === true && command !== "check") return usageError("--k8s goes with check: probekit check --k8s <file, folder or ->");
   if (manifests !== undefined && manifests.length === 0) return usageError("--k8s needs manifests: files, folders or - (stdin)");
@@ -91,6 +100,8 @@ function parse(argv: readonly string[]) {
       "skip-checks": { type: "boolean" },
       timeout: { type: "string" },
       k8s: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      force: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -146,6 +157,39 @@ async function checkCommand(file: string, env: NodeJS.ProcessEnv, cwd: string): 
   const stream = issues.some(isError) ? process.stderr : process.stdout;
   stream.write(formatIssues(issues));
   return print(stream, summary(issues), issues.some(isError) ? EXIT.fail : EXIT.pass);
+}
+
+/** Plans the changes, prints or writes them, then runs `probekit check` and says what to try. */
+async function initCommand(cwd: string, options: { dryRun: boolean; force: boolean }): Promise<number> {
+  const { applyPlan, InitError, planDiff, planInit } = await import("./init.js");
+  let plan: Awaited<ReturnType<typeof planInit>>;
+  try {
+    plan = await planInit(cwd, { force: options.force });
+  } catch (error) {
+    if (error instanceof InitError) return print(process.stderr, `probekit init: ${error.message}\n`, EXIT.usage);
+    throw error;
+  }
+  const { project } = plan;
+  process.stdout.write(`probekit init: Next.js ${project.nextMajor}, ${project.typescript ? "TypeScript" : "JavaScript"}, ${project.appDir}/\n`);
+  for (const kept of plan.kept) process.stdout.write(`  kept ${kept.file}: ${kept.why}\n`);
+  if (options.dryRun) {
+    process.stdout.write(await planDiff(plan));
+    if (plan.manual.length > 0) process.stdout.write(`${plan.manual.join("\n")}\n`);
+    return print(process.stdout, plan.changes.length === 0 ? "probekit init: nothing to change\n" : `probekit init: --dry-run, nothing written (${plan.changes.length} file${plan.changes.length === 1 ? "" : "s"} would change)\n`, EXIT.pass);
+  }
+  applyPlan(plan);
+  for (const change of plan.changes) process.stdout.write(`  ${change.before === undefined ? "wrote" : "edited"} ${change.file}\n`);
+  if (plan.manual.length > 0) process.stdout.write(`${plan.manual.join("\n")}\n`);
+  if (plan.changes.length === 0) process.stdout.write("probekit init: nothing to change\n");
+  // The same diagnostics a user would run next.
+  const { spawnSync } = await import("node:child_process");
+  const check = spawnSync(process.execPath, [process.argv[1]!, "check"], { cwd, encoding: "utf8" });
+  process.stdout.write(check.stdout);
+  process.stderr.write(check.stderr);
+  process.stdout.write(
+    ["", "Try, with the app running (next dev or next start):", "  curl -i http://localhost:3000/healthcheck/liveness", "  curl -i http://localhost:3000/healthcheck/readiness", "  curl -i http://localhost:3000/healthcheck/integrations?format=json", ""].join("\n"),
+  );
+  return plan.manual.length > 0 || check.status !== 0 ? EXIT.fail : EXIT.pass;
 }
 
 /** W003–W008: the manifests held to the config. A manifest that cannot be read or parsed is a usage error. */
