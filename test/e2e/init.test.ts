@@ -46,6 +46,22 @@ const VARIANTS: Variant[] = [
     expectEdited: ["src/proxy.ts"],
   },
   {
+    name: "Next 15, TypeScript, no src/, an existing middleware.ts with its own matcher",
+    createNextApp: "create-next-app@15",
+    flags: ["--ts", "--no-src-dir", "--import-alias", "@/*"],
+    files: { "middleware.ts": APP_PROXY.replace("export function proxy(", "export function middleware(") },
+    expectWritten: ["health.config.ts", "app/healthcheck/[subset]/route.ts"],
+    expectEdited: ["middleware.ts"],
+  },
+  {
+    name: "Next 16, JavaScript, src/, no proxy",
+    createNextApp: "create-next-app@16",
+    flags: ["--js", "--src-dir", "--import-alias", "@/*"],
+    files: {},
+    expectWritten: ["health.config.js", "src/app/healthcheck/[subset]/route.js", "src/proxy.js"],
+    expectEdited: [],
+  },
+  {
     name: "Next 15, JavaScript, no src/, no middleware",
     createNextApp: "create-next-app@15",
     flags: ["--js", "--no-src-dir", "--import-alias", "@/*"],
@@ -72,7 +88,7 @@ for (const variant of VARIANTS) {
     let server: { server: import("node:child_process").ChildProcess; output: () => string; baseUrl: string } | undefined;
 
     before(async () => {
-      const name = variant.createNextApp.replace(/\W/g, "-");
+      const name = `${variant.createNextApp.replace(/\W/g, "-")}-${VARIANTS.indexOf(variant)}`;
       await runCommand(variant.createNextApp, "npx", ["--yes", variant.createNextApp, name, ...variant.flags, "--app", "--no-tailwind", "--no-eslint", "--use-npm", "--yes", "--disable-git", "--skip-install"], {
         cwd: workdir,
         timeoutMs: 5 * MINUTE,
@@ -110,7 +126,7 @@ for (const variant of VARIANTS) {
       for (const file of variant.expectEdited) {
         const text = await readFile(join(dir, file), "utf8");
         assert.match(text, /\/\/ The app's own rule: the dashboard needs a session\./);
-        assert.match(text, /export default withLiveness\(proxy\);/);
+        assert.match(text, /export default withLiveness\((proxy|middleware)\);/);
         assert.match(text, /matcher: \["\/healthcheck\/liveness", "\/dashboard\/:path\*"\]/);
       }
     });
