@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
+import { stopChild } from "./child-process.ts";
 import { freePort } from "./net.ts";
 
 export const MARIADB_USER = "probekit";
@@ -84,13 +85,7 @@ export async function startMariaDb(options: { maxConnections?: number } = {}): P
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
-  const stop = async () => {
-    const running = child;
-    if (running === undefined || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once("exit", resolve));
-    running.kill("SIGTERM");
-    await exited;
-  };
+  const stop = () => stopChild(child);
   const admin = async (query: string) => {
     const connection = await mysql.createConnection({ socketPath: socket, user: "root" });
     try {

@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
+import { stopChild } from "./child-process.ts";
 import { freePort } from "./net.ts";
 
 export interface MemcachedServer {
@@ -52,13 +53,7 @@ export async function startMemcached(): Promise<MemcachedServer> {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
-  const stop = async () => {
-    const running = child;
-    if (running === undefined || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once("exit", resolve));
-    running.kill("SIGKILL");
-    await exited;
-  };
+  const stop = () => stopChild(child, "SIGKILL");
   await start();
   return {
     port,

@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { stopChild } from "./child-process.ts";
 import { freePort } from "./net.ts";
 
 export const NATS_USER = "probekit";
@@ -44,13 +45,7 @@ export async function startNats(): Promise<NatsServer> {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
-  const stop = async () => {
-    const running = child;
-    if (running === undefined || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once("exit", resolve));
-    running.kill("SIGKILL");
-    await exited;
-  };
+  const stop = () => stopChild(child, "SIGKILL");
   await start();
   return {
     port,

@@ -4,6 +4,7 @@
  * stopped by PID; restart() brings it back on the same port.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { stopChild } from "./child-process.ts";
 import { freePort } from "./net.ts";
 
 export const REDIS_PASSWORD = "probekit-redis-password";
@@ -41,13 +42,7 @@ export async function startRedis(): Promise<RedisServer> {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
-  const stop = async () => {
-    const running = child;
-    if (running === undefined || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once("exit", resolve));
-    running.kill("SIGTERM");
-    await exited;
-  };
+  const stop = () => stopChild(child);
   await start();
   return {
     port,

@@ -4,11 +4,11 @@
  * (the timed-out socket is destroyed: the process exits), restarted; keys never shared.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import memjs from "memjs";
 import { closeHealthChecks, defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
 import { memcachedRoundtrip, type MemjsClient } from "../../src/checks/memcached.ts";
+import { runScript } from "../helpers/child-process.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { startMemcached, type MemcachedServer } from "../helpers/memcached.ts";
 
@@ -41,22 +41,6 @@ function recordingClient(): { client: memjs.Client; keys: string[]; operations: 
     };
   }
   return { client, keys, operations };
-}
-
-/** Runs a script in a fresh Node; resolves its exit code and output, SIGKILL after 15 s. */
-function runChild(script: string): Promise<{ code: number | null; output: string; ms: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: process.cwd(), stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output, ms: performance.now() - started });
-    });
-  });
 }
 
 describe("memcachedRoundtrip: healthy", () => {
@@ -137,7 +121,7 @@ describe("memcachedRoundtrip: faults, with safe public messages", () => {
   it("a process whose check timed out on a paused server exits by itself: nothing it owned is left open", async () => {
     server.pause();
     try {
-      const { code, output, ms } = await runChild(`
+      const { code, output, ms } = await runScript(`
         import { defineHealthConfig, runHealthChecks } from "./src/index.ts";
         import { memcachedRoundtrip } from "./src/checks/memcached.ts";
         const config = defineHealthConfig({ subsets: { s: [memcachedRoundtrip({ servers: ${JSON.stringify(server.servers)} })] }, timeoutMs: 400, logger: false });
@@ -153,7 +137,7 @@ describe("memcachedRoundtrip: faults, with safe public messages", () => {
   });
 
   it("a healthy run's socket is ended by closeHealthChecks: the process exits", async () => {
-    const { code, output } = await runChild(`
+    const { code, output } = await runScript(`
       import { closeHealthChecks, defineHealthConfig, runHealthChecks } from "./src/index.ts";
       import { memcachedRoundtrip } from "./src/checks/memcached.ts";
       const config = defineHealthConfig({ subsets: { s: [memcachedRoundtrip({ servers: ${JSON.stringify(server.servers)} })] }, logger: false });

@@ -6,12 +6,12 @@
  * messages; and 200 concurrent probes sharing one query.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import mysqlCallback from "mysql2";
 import mysql from "mysql2/promise";
 import { closeHealthChecks, defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
 import { mysqlHeartbeat } from "../../src/checks/mysql.ts";
+import { runScript } from "../helpers/child-process.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { startMariaDb, type MariaDbServer } from "../helpers/mariadb.ts";
 
@@ -194,22 +194,11 @@ describe("mysqlHeartbeat: faults, with safe public messages", () => {
         process.stdout.write(report.checks[0].output + "\\n");
         await closeHealthChecks(config);
       `;
-      const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: process.cwd(), stdio: ["ignore", "pipe", "pipe"] });
-      let output = "";
-      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      const started = performance.now();
-      const code = await new Promise<number | null>((resolve) => {
-        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        child.once("exit", (exitCode) => {
-          clearTimeout(timer);
-          resolve(exitCode);
-        });
-      });
+      const { code, output, ms } = await runScript(script);
       assert.equal(code, 0, output);
       assert.match(output, /unavailable: (connection timed out|timed out after 400 ms)/);
       // tsx's own start takes a second or two; a socket left open would hold the process until SIGKILL.
-      assert.ok(performance.now() - started < 12_000, `exited after ${Math.round(performance.now() - started)} ms`);
+      assert.ok(ms < 12_000, `exited after ${Math.round(ms)} ms`);
     } finally {
       server.resume();
     }

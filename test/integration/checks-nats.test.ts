@@ -5,12 +5,12 @@
  * process still exits), restarted — with safe public messages.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import * as natsV3 from "@nats-io/transport-node";
 import * as natsV2 from "nats";
 import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
 import { natsPing, type NatsConnect } from "../../src/checks/nats.ts";
+import { runScript } from "../helpers/child-process.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { NATS_PASSWORD, NATS_USER, startNats, type NatsServer } from "../helpers/nats.ts";
 
@@ -113,21 +113,10 @@ describe("natsPing: faults, with safe public messages", () => {
         const report = await runHealthChecks(config, "s");
         process.stdout.write(report.checks[0].output + "\\n");
       `;
-      const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: process.cwd(), stdio: ["ignore", "pipe", "pipe"] });
-      let output = "";
-      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      const started = performance.now();
-      const code = await new Promise<number | null>((resolve) => {
-        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        child.once("exit", (exitCode) => {
-          clearTimeout(timer);
-          resolve(exitCode);
-        });
-      });
+      const { code, output, ms } = await runScript(script);
       assert.equal(code, 0, output);
       assert.match(output, /unavailable: (connection timed out|timed out after 400 ms)/);
-      assert.ok(performance.now() - started < 12_000);
+      assert.ok(ms < 12_000, `exited after ${Math.round(ms)} ms`);
     } finally {
       server.resume();
     }
