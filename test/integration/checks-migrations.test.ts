@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
-import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path, { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -21,6 +21,7 @@ import pg from "pg";
 import postgres from "postgres";
 import { defineHealthConfig, runHealthChecks } from "../../src/index.ts";
 import { pendingMigrations, type PendingMigrationsOptions } from "../../src/checks/migrations.ts";
+import { migrationFolders } from "../helpers/migration-folders.ts";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 
 let server: PostgresServer;
@@ -39,26 +40,7 @@ async function check(options: PendingMigrationsOptions) {
   return (await runHealthChecks(config, "s")).checks[0]!;
 }
 
-async function folder(name: string, files: Record<string, string>): Promise<string> {
-  const dir = join(work, name);
-  for (const [file, content] of Object.entries(files)) {
-    await mkdir(join(dir, file, ".."), { recursive: true });
-    await writeFile(join(dir, file), content);
-  }
-  return dir;
-}
-
-/** The same folder with some files removed (an older build of the app) or added (a newer one). */
-async function variant(from: string, name: string, change: { remove?: string[]; add?: Record<string, string> }): Promise<string> {
-  const dir = join(work, name);
-  await cp(from, dir, { recursive: true });
-  for (const file of change.remove ?? []) await rm(join(dir, file), { recursive: true });
-  for (const [file, content] of Object.entries(change.add ?? {})) {
-    await mkdir(join(dir, file, ".."), { recursive: true });
-    await writeFile(join(dir, file), content);
-  }
-  return dir;
-}
+const { folder, variant } = migrationFolders(() => work);
 
 describe("drizzle (drizzle-orm's migrator, meta/_journal.json)", () => {
   const journal = (entries: [string, number][]) =>

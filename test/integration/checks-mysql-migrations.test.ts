@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
-import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path, { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -19,6 +19,7 @@ import mysqlCallback from "mysql2";
 import mysql from "mysql2/promise";
 import { defineHealthConfig, runHealthChecks } from "../../src/index.ts";
 import { pendingMigrations, type PendingMigrationsOptions } from "../../src/checks/mysql.ts";
+import { migrationFolders } from "../helpers/migration-folders.ts";
 import { startMariaDb, type MariaDbServer } from "../helpers/mariadb.ts";
 
 let server: MariaDbServer;
@@ -47,25 +48,7 @@ async function check(options: PendingMigrationsOptions) {
   }
 }
 
-async function folder(name: string, files: Record<string, string>): Promise<string> {
-  const dir = join(work, name);
-  for (const [file, content] of Object.entries(files)) {
-    await mkdir(join(dir, file, ".."), { recursive: true });
-    await writeFile(join(dir, file), content);
-  }
-  return dir;
-}
-
-async function variant(from: string, name: string, change: { remove?: string[]; add?: Record<string, string> }): Promise<string> {
-  const dir = join(work, name);
-  await cp(from, dir, { recursive: true });
-  for (const file of change.remove ?? []) await rm(join(dir, file), { recursive: true });
-  for (const [file, content] of Object.entries(change.add ?? {})) {
-    await mkdir(join(dir, file, ".."), { recursive: true });
-    await writeFile(join(dir, file), content);
-  }
-  return dir;
-}
+const { folder, variant } = migrationFolders(() => work);
 
 describe("drizzle on MariaDB (drizzle-orm/mysql2's migrator, meta/_journal.json)", () => {
   it("before, after, newer, older — with a URL and with the app's pool", async () => {
