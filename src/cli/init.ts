@@ -267,6 +267,11 @@ export async function editProxy(source: string, file: string): Promise<string | 
   const matcher = extendMatcher(text);
   if (typeof matcher !== "string") return matcher;
   text = `import { withLiveness } from "probekit/middleware";\n${matcher}`;
+  try {
+    await transform(text, { loader });
+  } catch {
+    return { why: "its default export is written in a way init does not edit (over several lines, say)" };
+  }
   // The edit must satisfy the same diagnostics probekit check runs (W001, W002), or it is not made.
   const scratch = mkdtempSync(join(tmpdir(), "probekit-init-"));
   try {

@@ -147,6 +147,8 @@ export const config = {
     const variable = MIDDLEWARE.replace(`matcher: ["/dashboard/:path*", "/account/:path*"]`, "matcher: routes");
     assert.match((await editProxy(variable, "/app/middleware.ts") as { why: string }).why, /not a string or array literal/);
     assert.match((await editProxy("export const handler = () => {};\n", "/app/proxy.ts") as { why: string }).why, /no default export/);
+    const multiline = `import { auth } from "./auth";\nexport default auth(function proxy(request) {\n  return undefined;\n});\n`;
+    assert.match((await editProxy(multiline, "/app/proxy.ts") as { why: string }).why, /does not edit \(over several lines, say\)/);
 
     const root = await app({ next: "15.2.0", files: { "middleware.ts": variable } });
     const plan = await planInit(root);
