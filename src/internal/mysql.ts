@@ -8,7 +8,7 @@ import { ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
 import { driverTimeoutMs } from "../core/util.js";
 import { ownedClient, type OwnedClient } from "./owned-client.js";
 import { loadPeer } from "./peer.js";
-import { errorCode, guarded, safeError } from "./safe-errors.js";
+import { guarded, retriedIfStale, safeError } from "./safe-errors.js";
 
 /** What a mysql2 (promise API) `query()` answers: rows, then fields. */
 type QueryResult = readonly [unknown, unknown?];
@@ -74,13 +74,7 @@ export function mysqlQuery(target: MysqlTarget, sql: string, signal: AbortSignal
 async function send(target: MysqlTarget, sql: string, signal: AbortSignal, timeoutMs: number): Promise<unknown> {
   if (target.kind === "connection") return (await target.connection.query(sql))[0];
   const pool = target.kind === "pool" ? target.pool : await target.pool.get(timeoutMs);
-  try {
-    return await onPooledConnection(pool, sql, signal);
-  } catch (error) {
-    // A pooled connection the server closed since the last run (a restart, a failover) is not an outage: retry once on a fresh one.
-    if (signal.aborted || !STALE.has(errorCode(error) ?? "")) throw error;
-    return await onPooledConnection(pool, sql, signal);
-  }
+  return retriedIfStale(signal, STALE, () => onPooledConnection(pool, sql, signal));
 }
 
 /** Ends the pool a check opened from a URL; the app's own pools are the app's to close. */

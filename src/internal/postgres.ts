@@ -9,7 +9,7 @@ import { driverTimeoutMs } from "../core/util.js";
 import { ownedClient, type OwnedClient } from "./owned-client.js";
 import { loadPeer } from "./peer.js";
 import { safePostgresError } from "./postgres-errors.js";
-import { errorCode, guarded } from "./safe-errors.js";
+import { guarded, retriedIfStale } from "./safe-errors.js";
 
 /** The part of a postgres.js `sql` instance the checks use. */
 export interface PostgresJsSql {
@@ -55,19 +55,7 @@ export function connectionFrom(options: { sql?: PostgresJsSql; client?: PgQuerya
  * postgres.js query is cancelled on the server; a pg query cannot be.
  */
 export function query(connection: PostgresConnection, text: string, signal: AbortSignal, timeoutMs: number): Promise<readonly Record<string, unknown>[]> {
-  return guarded(
-    signal,
-    async () => {
-      try {
-        return await send(connection, text, signal, timeoutMs);
-      } catch (error) {
-        // A pooled connection the server closed since the last run (a restart, a failover) is not an outage: retry once on a fresh one.
-        if (signal.aborted || !STALE.has(errorCode(error) ?? "")) throw error;
-        return await send(connection, text, signal, timeoutMs);
-      }
-    },
-    safePostgresError,
-  );
+  return guarded(signal, () => retriedIfStale(signal, STALE, () => send(connection, text, signal, timeoutMs)), safePostgresError);
 }
 
 const STALE = new Set(["57P01", "57P02", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE"]);

@@ -105,6 +105,20 @@ export async function guarded<T>(signal: AbortSignal, operation: () => PromiseLi
   }
 }
 
+/**
+ * Runs `attempt`, and once more when it fails with one of `stale`'s codes: a pooled
+ * connection the server closed since the last run (a restart, a failover) is not an
+ * outage. Never after the runner's abort.
+ */
+export async function retriedIfStale<T>(signal: AbortSignal, stale: ReadonlySet<string>, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (error) {
+    if (signal.aborted || !stale.has(errorCode(error) ?? "")) throw error;
+    return await attempt();
+  }
+}
+
 /** True when `error` is the abort of `signal` (the runner's timeout): let it through, the runner reports it. */
 export function isAbortOf(error: unknown, signal: AbortSignal): boolean {
   return signal.aborted && (error === signal.reason || (error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError")));
