@@ -1,11 +1,17 @@
-/** Small checks and config helpers shared by the unit tests. */
-import { defineCheck, defineHealthConfig, ServiceUnavailable, ServiceWarning, type Check, type HealthConfigInput, type HealthLogger } from "../../src/index.ts";
+/** Small checks and config helpers shared by the tests. */
+import { defineCheck, defineHealthConfig, runHealthChecks, ServiceUnavailable, ServiceWarning, type Check, type CheckReport, type HealthConfigInput, type HealthLogger } from "../../src/index.ts";
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A config that does not log unless the test asks it to. */
 export function quietConfig(input: HealthConfigInput) {
   return defineHealthConfig({ logger: false, ...input });
+}
+
+/** Runs one check alone, uncached and unlogged, under `timeoutMs`, and returns its report. */
+export async function runCheckOnce(check: Check, timeoutMs = 3000): Promise<CheckReport> {
+  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
+  return (await runHealthChecks(config, "s")).checks[0]!;
 }
 
 export function passing(name: string, extra: Partial<Check> = {}): Check {

@@ -6,10 +6,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Worker } from "bullmq";
-import { defineHealthConfig, runHealthChecks, type Check } from "../../src/index.ts";
+import { type Check } from "../../src/index.ts";
 import { bullmqWorkers } from "../../src/checks/bullmq.ts";
 import { blackHole } from "../helpers/net.ts";
 import { REDIS_PASSWORD, startRedis, type RedisServer } from "../helpers/redis.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 let redis: RedisServer;
 let connection: { host: string; port: number; password: string };
@@ -28,8 +29,7 @@ after(async () => {
 
 async function run(check: Check, timeoutMs = 3000) {
   ran.add(check);
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
+  return runCheckOnce(check, timeoutMs);
 }
 
 async function startWorker(queue: string): Promise<Worker> {

@@ -6,9 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { defineHealthConfig, handleHealthRequest } from "../../src/index.ts";
 import { dnsResolve } from "../../src/checks/dns.ts";
 import { silentDnsServer, startDnsmasq, type DnsServer } from "../helpers/dnsmasq.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 let dns: DnsServer;
 
@@ -23,10 +24,7 @@ before(async () => {
 });
 after(() => dns?.stop());
 
-async function run(check: Check, timeoutMs = 3000) {
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
-}
+const run = runCheckOnce;
 
 describe("dnsResolve: answers", () => {
   it("A (the default), AAAA, CNAME, TXT and SRV resolve, reporting the lookup time and the record count", async () => {

@@ -16,13 +16,14 @@ import mysql from "mysql2/promise";
 import pg from "pg";
 import postgres from "postgres";
 import ws from "ws";
-import { defineHealthConfig, runHealthChecks, type Check } from "../../src/index.ts";
+
 import { mysqlHeartbeat } from "../../src/checks/mysql.ts";
 import { neonHeartbeat } from "../../src/checks/neon.ts";
 import { postgresHeartbeat } from "../../src/checks/postgres.ts";
 import { startMariaDb, type MariaDbServer } from "../helpers/mariadb.ts";
 import { neonTestConfig, startNeonProxy, type NeonProxy } from "../helpers/neon-proxy.ts";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 let postgresServer: PostgresServer;
 let mariadb: MariaDbServer;
@@ -40,10 +41,7 @@ after(async () => {
   await postgresServer?.destroy();
 });
 
-async function run(check: Check, timeoutMs = 3000) {
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
-}
+const run = runCheckOnce;
 
 describe("Drizzle's db.$client through the built-in checks", () => {
   it("drizzle-orm/node-postgres: postgresHeartbeat({ client: db.$client })", async () => {

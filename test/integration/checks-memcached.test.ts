@@ -6,11 +6,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import memjs from "memjs";
-import { closeHealthChecks, defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { closeHealthChecks, defineHealthConfig, handleHealthRequest, runHealthChecks } from "../../src/index.ts";
 import { memcachedRoundtrip, type MemjsClient } from "../../src/checks/memcached.ts";
 import { runScript } from "../helpers/child-process.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { startMemcached, type MemcachedServer } from "../helpers/memcached.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 let server: MemcachedServer;
 
@@ -19,10 +20,7 @@ before(async () => {
 });
 after(() => server?.stop());
 
-async function run(check: Check, timeoutMs = 3000) {
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
-}
+const run = runCheckOnce;
 
 /** A memjs client that records the keys it was asked for. */
 function recordingClient(): { client: memjs.Client; keys: string[]; operations: string[] } {

@@ -9,11 +9,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import mysqlCallback from "mysql2";
 import mysql from "mysql2/promise";
-import { closeHealthChecks, defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { closeHealthChecks, defineHealthConfig, handleHealthRequest, runHealthChecks } from "../../src/index.ts";
 import { mysqlHeartbeat } from "../../src/checks/mysql.ts";
 import { runScript } from "../helpers/child-process.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { startMariaDb, type MariaDbServer } from "../helpers/mariadb.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 let server: MariaDbServer;
 
@@ -28,10 +29,7 @@ before(async () => {
 });
 after(() => server?.destroy());
 
-async function run(check: Check, timeoutMs = 3000) {
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
-}
+const run = runCheckOnce;
 
 async function connectionsOf(user: string): Promise<number> {
   const rows = (await server.admin(`SELECT COUNT(*) AS n FROM information_schema.processlist WHERE user = '${user}'`)) as { n: number | string }[];

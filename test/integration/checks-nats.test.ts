@@ -8,11 +8,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as natsV3 from "@nats-io/transport-node";
 import * as natsV2 from "nats";
-import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { defineHealthConfig, handleHealthRequest, runHealthChecks } from "../../src/index.ts";
 import { natsPing, type NatsConnect } from "../../src/checks/nats.ts";
 import { runScript } from "../helpers/child-process.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { NATS_PASSWORD, NATS_USER, startNats, type NatsServer } from "../helpers/nats.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 let server: NatsServer;
 
@@ -21,10 +22,7 @@ before(async () => {
 });
 after(() => server?.stop());
 
-async function run(check: Check, timeoutMs = 3000) {
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
-}
+const run = runCheckOnce;
 
 const credentials = { user: NATS_USER, pass: NATS_PASSWORD };
 

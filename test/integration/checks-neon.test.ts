@@ -14,11 +14,12 @@ import { createPool } from "@vercel/postgres";
 import { build } from "esbuild";
 import { EdgeRuntime } from "edge-runtime";
 import ws from "ws";
-import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { defineHealthConfig, handleHealthRequest } from "../../src/index.ts";
 import { neonHeartbeat } from "../../src/checks/neon.ts";
 import { EDGE_BUILD_OPTIONS } from "../helpers/edge-bundle.ts";
 import { neonTestConfig, startNeonProxy, type NeonProxy } from "../helpers/neon-proxy.ts";
 import { PASSWORD, startPostgres, type PostgresServer } from "../helpers/postgres.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 let server: PostgresServer;
 let proxy: NeonProxy;
@@ -40,10 +41,7 @@ after(async () => {
   await server?.destroy();
 });
 
-async function run(check: Check, timeoutMs = 3000) {
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
-}
+const run = runCheckOnce;
 
 describe("neonHeartbeat in Node", () => {
   it("passes with a URL (a pool per run, ended after it), the app's Neon pool and a @vercel/postgres pool", async () => {

@@ -7,11 +7,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import postgres from "postgres";
-import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { defineHealthConfig, handleHealthRequest } from "../../src/index.ts";
 import { postgresHeartbeat } from "../../src/checks/postgres.ts";
 import { query } from "../../src/internal/postgres.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { PASSWORD, startPostgres, type PostgresServer } from "../helpers/postgres.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 let server: PostgresServer;
 let url: string;
@@ -23,10 +24,7 @@ before(async () => {
 });
 after(() => server?.destroy());
 
-async function run(check: Check, timeoutMs = 3000) {
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
-}
+const run = runCheckOnce;
 
 describe("postgresHeartbeat: healthy", () => {
   it("passes with a URL (its own one-connection pool), reporting the round trip", async () => {

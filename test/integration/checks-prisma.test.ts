@@ -8,12 +8,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { PrismaMariaDb } from "@prisma/adapter-mariadb";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { defineHealthConfig, handleHealthRequest } from "../../src/index.ts";
 import { prismaHeartbeat, type PrismaLike } from "../../src/checks/prisma.ts";
 import { startMariaDb, type MariaDbServer, MARIADB_PASSWORD, MARIADB_USER } from "../helpers/mariadb.ts";
 import { freePort } from "../helpers/net.ts";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 import { generatePrismaClient } from "../helpers/prisma.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 type Client = PrismaLike & { $disconnect(): Promise<void> };
 type ClientClass = new (options: { adapter: unknown }) => Client;
@@ -50,10 +51,7 @@ function mariadbClient(password: string, database = "probekit"): Client {
   return client;
 }
 
-async function run(check: Check, timeoutMs = 3000) {
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
-}
+const run = runCheckOnce;
 
 describe("prismaHeartbeat with @prisma/adapter-pg on PostgreSQL", () => {
   it("passes, reporting the round trip", async () => {

@@ -7,10 +7,11 @@
 import assert from "node:assert/strict";
 import { createServer as createHttpServer } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { defineHealthConfig, handleHealthRequest } from "../../src/index.ts";
 import { rabbitmq } from "../../src/checks/rabbitmq.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { LOCKED_VHOST, RABBITMQ_PASSWORD, RABBITMQ_USER, startRabbitmq, type RabbitmqServer } from "../helpers/rabbitmq.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 let server: RabbitmqServer;
 
@@ -19,10 +20,7 @@ before(async () => {
 });
 after(() => server?.destroy());
 
-async function run(check: Check, timeoutMs = 3000) {
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
-}
+const run = runCheckOnce;
 
 /** Connections the broker holds that the check opened (it names them "probekit"). */
 async function checkConnections(): Promise<number> {
@@ -46,7 +44,6 @@ async function settledCheckConnections(): Promise<number> {
 function openSockets(): number {
   return process.getActiveResourcesInfo().filter((resource) => resource === "TCPSocketWrap").length;
 }
-
 
 async function eventually(condition: () => boolean, ms = 1000): Promise<boolean> {
   for (const deadline = Date.now() + ms; !condition(); ) {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { defineHealthConfig, runHealthChecks, type Check } from "../../src/index.ts";
+import { type Check } from "../../src/index.ts";
 import * as fileHeartbeats from "../../src/checks/file-heartbeat.ts";
 import * as heartbeat from "../../src/checks/heartbeat.ts";
 import * as ioredis from "../../src/checks/ioredis.ts";
@@ -15,6 +15,7 @@ import * as upstashEntry from "../../src/checks/upstash.ts";
 import { freePort } from "../helpers/net.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startUpstashServer, type UpstashServer } from "../helpers/upstash-server.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 let redis: RedisServer;
 let upstash: UpstashServer;
@@ -32,8 +33,7 @@ after(async () => {
 
 async function run(check: Check, timeoutMs = 2000) {
   ran.add(check);
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
+  return runCheckOnce(check, timeoutMs);
 }
 
 for (const [name, entry] of [["ioredis", ioredis], ["node-redis", nodeRedis]] as const) {

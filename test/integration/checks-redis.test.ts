@@ -8,11 +8,12 @@ import { after, before, describe, it } from "node:test";
 import { Redis as UpstashRedis } from "@upstash/redis";
 import { Redis as IoRedis } from "ioredis";
 import { createClient } from "redis";
-import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { defineHealthConfig, handleHealthRequest, type Check } from "../../src/index.ts";
 import { cacheRoundtrip, redisPing } from "../../src/checks/redis.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { REDIS_PASSWORD, startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startUpstashServer, type UpstashServer } from "../helpers/upstash-server.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 let redis: RedisServer;
 let upstash: UpstashServer;
@@ -37,8 +38,7 @@ const ran = new Set<Check>();
 
 async function run(check: Check, timeoutMs = 3000) {
   ran.add(check);
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
+  return runCheckOnce(check, timeoutMs);
 }
 
 /** Every way the checks can reach Redis, built fresh for each test. */

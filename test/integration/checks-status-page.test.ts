@@ -9,10 +9,11 @@ import { createServer, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { build } from "esbuild";
 import { EdgeRuntime } from "edge-runtime";
-import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { defineHealthConfig, handleHealthRequest, type Check } from "../../src/index.ts";
 import { freePort } from "../helpers/net.ts";
 import { statusPage } from "../../src/checks/status-page.ts";
 import { EDGE_BUILD_OPTIONS } from "../helpers/edge-bundle.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 /** A summary as Statuspage serves it (trimmed to the fields that matter, plus some that do not). */
 function summary(indicator: string, components: Record<string, string> = {}) {
@@ -50,10 +51,7 @@ function serve(body: unknown, status = 200): void {
   page = { status, body: typeof body === "string" ? body : JSON.stringify(body) };
 }
 
-async function run(check: Check, timeoutMs = 2000) {
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
-}
+const run = (check: Check, timeoutMs = 2000) => runCheckOnce(check, timeoutMs);
 
 describe("statusPage in Node", () => {
   it("the overall indicator: none passes, minor and maintenance warn, major and critical fail — in its own words", async () => {

@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { defineHealthConfig, handleHealthRequest, runHealthChecks, type Check } from "../../src/index.ts";
+import { defineHealthConfig, handleHealthRequest } from "../../src/index.ts";
 import { tlsCertificate } from "../../src/checks/tls.ts";
 import { certDate, makePki, tlsServer, type TestPki } from "../helpers/certificates.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
+import { runCheckOnce } from "../helpers/checks.ts";
 
 let pki: TestPki;
 const servers: { port: number; close(): Promise<void> }[] = [];
@@ -35,10 +36,7 @@ after(async () => {
   pki?.destroy();
 });
 
-async function run(check: Check, timeoutMs = 3000) {
-  const config = defineHealthConfig({ subsets: { s: [check] }, timeoutMs, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
-}
+const run = runCheckOnce;
 
 const tls = (port: string, options: Partial<Parameters<typeof tlsCertificate>[0]> = {}) => tlsCertificate({ host: "localhost", port: ports[port]!, ca: pki.ca, ...options });
 
