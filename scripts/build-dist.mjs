@@ -1,39 +1,213 @@
 /**
- * Builds dist/'s JavaScript with esbuild (tsc writes only the .d.ts files): one file
- * per public entry of package.json, the code they share in dist/chunks/, and zod's
- * few functions the config validation uses bundled in, tree-shaken.
+ * Builds dist/'s JavaScript with esbuild (tsc writes only the .d.ts files).
  *
- * Why: a cold start pays per module. Unbundled (as Node loads a server-external
- * package), the per-file output and zod/mini's own hundred-odd modules cost a health
- * route ~75 ms over a bare route; one file per entry and a 20 KB zod, a few ms.
- * The drivers stay imports, written out, so bundlers and Node's tracer see them.
+ * The layout is for the cold start. Node 20 pays for every ES module it loads
+ * (resolve, read, compile, link: about half a millisecond each on a small machine), so
+ * what every health route loads sits in two files:
  *
- * Also entries, for the CLI's lazily loaded diagnostics: dist/core/config.js and
- * dist/cli/project-diagnostics.js and dist/cli/k8s-diagnostics.js (scripts/build-cli.mjs
- * bundles the rest of the CLI).
+ * - dist/chunks/kit.js: the errors, `builtinCheck` and the check kit (src/internal's
+ *   shared helpers) that every check entry uses;
+ * - dist/chunks/core.js: config, runner, handler, render, metrics, refresh, with zod's
+ *   few functions inside a function that runs only to explain a refused config
+ *   (src/core/lazy-zod.ts): a valid config parses them but never evaluates them.
+ *
+ * Each public entry of package.json is one file with its own code, importing those two
+ * (and dist/middleware/index.js, the liveness matcher the core shares with the edge).
+ * Code that only some entries share (the Redis clients, the migrations readers) is
+ * split by esbuild into dist/chunks/chunk-<hash>.js, so an entry never imports a
+ * driver it does not name and a Next app builds with only the drivers it installed.
+ * Every module is in exactly one file (a module bundled twice would have two states:
+ * the build fails), and kit and core import no Node built-in, so the edge entries stay
+ * edge-safe. The drivers stay imports, written out, so bundlers and Node's tracer see them.
+ *
+ * Also entries, for the CLI's lazily loaded diagnostics: dist/core/config.js (a re-export
+ * of core.js) and dist/cli/{project-diagnostics,k8s-diagnostics,init}.js
+ * (scripts/build-cli.mjs bundles the rest of the CLI).
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { build } from "esbuild";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
 const publicEntries = Object.values(pkg.exports)
   .filter((target) => typeof target === "object")
   .map((target) => target.default.replace(/^\.\/dist\//, "src/").replace(/\.js$/, ".ts"));
+const cliEntries = ["src/core/config.ts", "src/cli/project-diagnostics.ts", "src/cli/k8s-diagnostics.ts", "src/cli/init.ts"];
 // zod is bundled; every other package (the drivers, the CLI's tools) stays an import.
 const external = ["node:*", ...Object.keys(pkg.peerDependencies ?? {}), ...Object.keys(pkg.dependencies ?? {}).filter((name) => name !== "zod")];
+const shared = { bundle: true, format: "esm", platform: "neutral", mainFields: ["module", "main"], target: "es2022", external, legalComments: "eof", logLevel: "warning" };
 
-await build({
-  entryPoints: [...publicEntries, "src/core/config.ts", "src/core/zod.ts", "src/cli/project-diagnostics.ts", "src/cli/k8s-diagnostics.ts", "src/cli/init.ts"],
+/**
+ * The file every route loads; the group's modules import only each other (and the
+ * copied modules below).
+ */
+const GROUPS = [
+  {
+    out: "chunks/core.js",
+    members: [
+      ...["errors", "util", "check", "config", "handler", "lazy-zod", "metrics", "negotiate", "refresh", "refresh-registry", "render", "runner", "shutdown", "version"].map((name) => `src/core/${name}.ts`),
+      ...["owned-client", "peer", "safe-errors", "postgres-errors"].map((name) => `src/internal/${name}.ts`),
+    ],
+  },
+].map((group) => ({ ...group, members: group.members.map((member) => resolve(member)) }));
+/**
+ * Small modules with no state of their own, copied into each file that imports them
+ * (one file fewer to read each): the liveness matcher, which is also the edge entry
+ * probekit/middleware, and the PostgreSQL plumbing of checks/postgres and
+ * checks/migrations (not in core.js: its `import("postgres")` would reach every app's bundler).
+ */
+const COPIED = new Set(["src/middleware/index.ts", "src/internal/postgres.ts"].map((file) => resolve(file)));
+const groupOf = new Map(GROUPS.flatMap((group) => group.members.map((member) => [member, group])));
+const PLACEHOLDER = "probekit-dist:";
+
+/**
+ * An import of another group's module becomes an import of that group's file, written
+ * as a placeholder that `relink` turns into a relative path once esbuild has placed the
+ * importing code (an entry, or a chunk of its own).
+ */
+const groupImports = (own) => ({
+  name: "group-imports",
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^\./ }, (args) => {
+      if (args.kind === "entry-point") return undefined;
+      const target = resolve(args.resolveDir, args.path.replace(/\.js$/, ".ts"));
+      if (COPIED.has(target)) return { path: target, suffix: `?copy-for=${relative(".", args.importer)}` };
+      const group = groupOf.get(target);
+      if (group === undefined || group === own) {
+        if (own !== undefined && group === undefined && target.startsWith(resolve("src"))) {
+          return { errors: [{ text: `${relative(".", target)} is imported by ${own.out} but is in no group of scripts/build-dist.mjs: add it to one` }] };
+        }
+        return undefined;
+      }
+      if (own !== undefined && GROUPS.indexOf(group) > GROUPS.indexOf(own)) {
+        return { errors: [{ text: `${own.out} may not import ${group.out} (${relative(".", target)}): a group imports only the groups before it` }] };
+      }
+      return { path: PLACEHOLDER + group.out, external: true };
+    });
+  },
+});
+
+/** dist's src/core/lazy-zod.ts: zod's code bundled as a script inside a function, run on the first call. */
+const lazyZod = {
+  name: "lazy-zod",
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /[\\/]src[\\/]core[\\/]lazy-zod\.ts$/ }, async () => {
+      const { outputFiles } = await build({ ...shared, entryPoints: ["src/core/zod.ts"], write: false, format: "iife", globalName: "zod", legalComments: "inline" });
+      // A function declaration, not a parenthesized function: V8 compiles a function
+      // expression in parentheses eagerly (its guess that it is called at once).
+      return { contents: `let loaded;\nfunction evaluateZod() {\n${outputFiles[0].text}\nreturn zod;\n}\nexport const loadZod = () => (loaded ??= evaluateZod());\n`, loader: "js" };
+    });
+  },
+};
+
+/** Writes esbuild's output files with each placeholder import made relative to the file. */
+function relink(outputFiles) {
+  for (const file of outputFiles) {
+    const text = file.text.replaceAll(new RegExp(`"${PLACEHOLDER}([^"]+)"`, "g"), (_, out) => {
+      const path = relative(dirname(file.path), resolve("dist", out));
+      return JSON.stringify(path.startsWith(".") ? path : `./${path}`);
+    });
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, text);
+  }
+}
+
+/** The names each member exports, for its group's file to export them all (a clash fails the build). */
+async function exportedNames(members) {
+  const names = new Map();
+  for (const member of members) {
+    const { metafile } = await build({ entryPoints: [member], bundle: false, write: false, metafile: true, format: "esm", outdir: "/tmp", logLevel: "warning" });
+    for (const name of Object.values(metafile.outputs)[0].exports) {
+      if (names.has(name) && reexports(member, name, names.get(name))) continue;
+      if (names.has(name)) throw new Error(`scripts/build-dist.mjs: ${relative(".", member)} and ${relative(".", names.get(name))} both export ${name}, and share a file of dist: rename one`);
+      names.set(name, member);
+    }
+  }
+  return names;
+}
+
+/** Whether `member` exports `name` by importing it from `from` (one binding, exported once). */
+function reexports(member, name, from) {
+  const source = readFileSync(member, "utf8");
+  return [...source.matchAll(/^import\s*\{([^}]*)\}\s*from\s*"(\.[^"]+)"/gm)].some(
+    ([, names, path]) => resolve(dirname(member), path.replace(/\.js$/, ".ts")) === from && names.split(",").some((imported) => imported.trim() === name),
+  );
+}
+
+const groupNames = new Map();
+for (const group of GROUPS) {
+  const names = await exportedNames(group.members);
+  groupNames.set(group, names);
+  const barrel = group.members.map((member) => `export { ${[...names].filter(([, from]) => from === member).map(([name]) => name).join(", ")} } from ${JSON.stringify(member)};`).join("\n");
+  const { outputFiles } = await build({
+    ...shared,
+    stdin: { contents: barrel, resolveDir: resolve("src"), sourcefile: group.out, loader: "ts" },
+    outfile: resolve("dist", group.out),
+    write: false,
+    plugins: [groupImports(group), lazyZod],
+  });
+  relink(outputFiles);
+}
+
+// An entry that is a group's module (dist/core/config.js for the CLI) re-exports it from the group's file.
+const bundled = [];
+for (const entry of [...publicEntries, ...cliEntries]) {
+  const group = groupOf.get(resolve(entry));
+  if (group === undefined) {
+    bundled.push(entry);
+    continue;
+  }
+  const out = resolve("dist", entry.replace(/^src\//, "").replace(/\.ts$/, ".js"));
+  const names = [...groupNames.get(group)].filter(([, from]) => from === resolve(entry)).map(([name]) => name);
+  const path = relative(dirname(out), resolve("dist", group.out));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `export { ${names.join(", ")} } from ${JSON.stringify(path.startsWith(".") ? path : `./${path}`)};\n`);
+}
+
+const { outputFiles, metafile } = await build({
+  ...shared,
+  entryPoints: bundled,
   outdir: "dist",
   outbase: "src",
-  bundle: true,
   splitting: true,
-  format: "esm",
-  platform: "neutral",
-  mainFields: ["module", "main"],
-  target: "es2022",
   chunkNames: "chunks/[name]-[hash]",
-  external,
-  legalComments: "eof",
-  logLevel: "warning",
+  write: false,
+  metafile: true,
+  plugins: [groupImports(undefined)],
 });
+for (const [input] of Object.entries(metafile.inputs)) {
+  if (groupOf.has(resolve(input))) throw new Error(`scripts/build-dist.mjs: ${input} was bundled into an entry, outside its group's file`);
+}
+relink(outputFiles);
+flattenImports(resolve("dist"));
+
+/**
+ * Each file of dist imports every file it needs, however deep, at its top: Node's
+ * loader finds a module's imports only once it has read it, so a chain entry → core →
+ * kit is three reads one after the other (~0.5 ms each here), where the same files
+ * named by the entry are read at once. An import added after the file's own keeps the
+ * order of evaluation (those modules have run by then).
+ */
+function flattenImports(root) {
+  const files = readdirSync(root, { recursive: true }).filter((file) => file.endsWith(".js")).map((file) => join(root, file));
+  const IMPORT = /^(?:import|export)\b[^;]*?from\s*"(\.[^"]+)";|^import\s*"(\.[^"]+)";/gm;
+  const direct = new Map(files.map((file) => [file, [...readFileSync(file, "utf8").matchAll(IMPORT)].map((match) => resolve(dirname(file), match[1] ?? match[2]))]));
+  const closure = (file, seen = new Set()) => {
+    for (const imported of direct.get(file) ?? []) if (!seen.has(imported)) closure(imported, seen.add(imported));
+    return seen;
+  };
+  for (const file of files) {
+    const missing = [...closure(file)].filter((imported) => !direct.get(file).includes(imported));
+    if (missing.length === 0) continue;
+    const text = readFileSync(file, "utf8");
+    const lastImport = [...text.matchAll(IMPORT)].at(-1);
+    const at = lastImport.index + lastImport[0].length;
+    const added = missing.map((imported) => `\nimport ${JSON.stringify(relativeImport(file, imported))};`).join("");
+    writeFileSync(file, text.slice(0, at) + added + text.slice(at));
+  }
+}
+
+function relativeImport(from, to) {
+  const path = relative(dirname(from), to);
+  return path.startsWith(".") ? path : `./${path}`;
+}

@@ -4,7 +4,8 @@
  * (E001–E007). It does no I/O and reads no environment, so `next build` can
  * evaluate route modules with no service up.
  */
-import * as z from "./zod.js";
+import { loadZod } from "./lazy-zod.js";
+import type { core, ZodMiniType } from "./zod.js";
 import { isCheck, type Check, type SubsetEntry } from "./check.js";
 import { HealthConfigError, type HealthConfigIssue } from "./errors.js";
 import type { HealthStatus } from "./runner.js";
@@ -160,11 +161,12 @@ export const CHECK_FIELD_ACCEPTS: Readonly<Record<"critical" | "timeoutMs" | "co
 
 /** The zod/mini schemas of the same fields: built only to explain a refused value. */
 export function fieldSchemas() {
+  const z = loadZod();
   const flag = () => z.boolean("must be true or false");
   const text = () => z.string("must be a string");
-  const milliseconds = (lowest: z.core.$ZodCheck<number>) =>
+  const milliseconds = (lowest: core.$ZodCheck<number>) =>
     z.int("must be a whole number of milliseconds").check(lowest, z.maximum(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms`));
-  const options: Record<keyof HealthOptions, z.ZodMiniType> = {
+  const options: Record<keyof HealthOptions, ZodMiniType> = {
     warningsAsErrors: flag(),
     timeoutMs: milliseconds(z.positive("must be greater than 0")),
     sequential: flag(),
@@ -179,7 +181,7 @@ export function fieldSchemas() {
     ),
     onStatusChange: z.custom<(event: StatusChangeEvent) => unknown>((value) => typeof value === "function", "must be a function"),
   };
-  const checkFields: Record<keyof typeof CHECK_FIELD_ACCEPTS, z.ZodMiniType> = {
+  const checkFields: Record<keyof typeof CHECK_FIELD_ACCEPTS, ZodMiniType> = {
     critical: flag(),
     timeoutMs: milliseconds(z.positive("must be greater than 0")),
     componentType: text(),
@@ -191,7 +193,7 @@ interface FieldSet {
   accepts: Readonly<Record<string, Accepts>>;
   /** An unknown key is an error (options), or the object's own business (checks). */
   strict: boolean;
-  schema?: z.ZodMiniType;
+  schema?: ZodMiniType;
 }
 const OPTIONS: FieldSet = { accepts: OPTION_ACCEPTS, strict: true };
 const CHECK_FIELDS: FieldSet = { accepts: CHECK_FIELD_ACCEPTS, strict: false };
@@ -214,7 +216,8 @@ function accepted({ accepts, strict }: FieldSet, value: object): boolean {
 const buildSchema =
   (globalThis as { __PROBEKIT_NO_SCHEMAS__?: boolean }).__PROBEKIT_NO_SCHEMAS__ === true
     ? undefined
-    : (set: FieldSet): z.ZodMiniType => {
+    : (set: FieldSet): ZodMiniType => {
+        const z = loadZod();
         const { options, checkFields } = fieldSchemas();
         const shape = Object.fromEntries(Object.entries(set === OPTIONS ? options : checkFields).map(([key, schema]) => [key, z.optional(schema)]));
         return set.strict ? z.strictObject(shape) : z.object(shape);
@@ -328,7 +331,7 @@ function schemaIssues(set: FieldSet, value: object, code: string, pathPrefix: st
   }));
 }
 
-function optionMessage(problem: z.core.$ZodIssue): string {
+function optionMessage(problem: core.$ZodIssue): string {
   if (problem.code === "unrecognized_keys") return `unknown option${problem.keys.length > 1 ? "s" : ""} ${problem.keys.map((key) => JSON.stringify(key)).join(", ")}`;
   return problem.message;
 }
