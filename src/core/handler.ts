@@ -7,7 +7,7 @@ import type { HealthConfig } from "./config.js";
 import { isLivenessPath } from "../middleware/index.js";
 import { METRICS_CONTENT_TYPES, toMetricsText } from "./metrics.js";
 import { isMetricsFormat, negotiateFormat, negotiateMetricsFormat, type MetricsFormat, type Negotiated, type ResponseFormat } from "./negotiate.js";
-import { toHealthHtml, toHealthJson, escapeHtml } from "./render.js";
+import { toHealthHtml, toHealthJsonText, escapeHtml } from "./render.js";
 import { freshReport, latestReport, latestReports, runHealthChecks, type HealthReport } from "./runner.js";
 import { isShuttingDown } from "./shutdown.js";
 import { MAX_TIMER_MS, readEnv, subsetList } from "./util.js";
@@ -237,7 +237,7 @@ const SHUTTING_DOWN = "shutting down";
 const rendered = new WeakMap<HealthReport, Map<string, string>>();
 
 function renderBody(report: HealthReport, format: Exclude<ResponseFormat, MetricsFormat>, detail: boolean, remember: boolean): string {
-  const render = () => (format === "html" ? toHealthHtml(report, { detail }) : JSON.stringify(toHealthJson(report, { detail })));
+  const render = () => (format === "html" ? toHealthHtml(report, { detail }) : toHealthJsonText(report, { detail }));
   if (!remember) return render();
   let bodies = rendered.get(report);
   if (bodies === undefined) rendered.set(report, (bodies = new Map()));

@@ -50,6 +50,73 @@ export function toHealthJson(report: HealthReport, { detail }: RenderOptions): H
   return { status: report.status, checks };
 }
 
+const statusJson = (status: unknown) => (status === "pass" ? '"pass"' : status === "warn" ? '"warn"' : status === "fail" ? '"fail"' : undefined);
+/** A canonical array index ("0", "17"): JSON.stringify puts such keys first, in numeric order. */
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
+
+/**
+ * `JSON.stringify(toHealthJson(report, options))`, written out field by field: the
+ * body of every answer the cache cannot serve (with `cacheTtlMs: 0`, every one). The
+ * same bytes (test/unit/render.test.ts holds them equal), without building the
+ * document's objects first, which cost an uncached probe more than its run. A report
+ * whose fields are not the runner's plain values (or a check named like an array
+ * index, which JSON orders first) takes `JSON.stringify` itself.
+ */
+export function toHealthJsonText(report: HealthReport, options: RenderOptions): string {
+  const status = statusJson(report.status);
+  if (status === undefined) return JSON.stringify(toHealthJson(report, options));
+  const { checks } = report;
+  let text = `{"status":${status},"checks":{`;
+  const keys: string[] = [];
+  let lastTime = "";
+  let lastTimeJson = "";
+  for (let index = 0; index < checks.length; index++) {
+    const check = checks[index]!;
+    const message = messageOf(check, options.detail);
+    const { name, componentType, observedValue, observedUnit, time } = check;
+    const checkStatus = statusJson(check.status);
+    if (
+      checkStatus === undefined ||
+      typeof name !== "string" ||
+      ARRAY_INDEX.test(name) ||
+      (componentType !== undefined && typeof componentType !== "string") ||
+      !(typeof observedValue === "string" || typeof observedValue === "boolean" || (typeof observedValue === "number" && Number.isFinite(observedValue))) ||
+      typeof observedUnit !== "string" ||
+      typeof time !== "string" ||
+      typeof message !== "string" ||
+      typeof check.critical !== "boolean"
+    ) {
+      return JSON.stringify(toHealthJson(report, options));
+    }
+    // The same key as toHealthJson's: a name already taken gets its position appended
+    // (and a key taken twice, which JSON would show once, takes JSON.stringify).
+    const key = keys.includes(name) ? `${name} (${index})` : name;
+    if (key !== name && (keys.includes(key) || ARRAY_INDEX.test(key))) return JSON.stringify(toHealthJson(report, options));
+    keys.push(key);
+    if (time !== lastTime) {
+      lastTime = time;
+      lastTimeJson = JSON.stringify(time);
+    }
+    text +=
+      (index === 0 ? "" : ",") +
+      JSON.stringify(key) +
+      ':[{"status":' +
+      checkStatus +
+      (componentType === undefined ? "" : ',"componentType":' + JSON.stringify(componentType)) +
+      ',"observedValue":' +
+      (typeof observedValue === "string" ? JSON.stringify(observedValue) : String(observedValue)) +
+      ',"observedUnit":' +
+      JSON.stringify(observedUnit) +
+      ',"time":' +
+      lastTimeJson +
+      (message === "" ? "" : ',"output":' + JSON.stringify(message)) +
+      ',"critical":' +
+      String(check.critical) +
+      "}]";
+  }
+  return text + "}}";
+}
+
 function messageOf(check: CheckReport, detail: boolean): string {
   return detail ? check.detail : check.output;
 }

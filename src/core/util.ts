@@ -17,6 +17,22 @@ export const SERVED_PATH = /^\/[^\s?#]*$/;
 /** setTimeout overflows above 2^31-1 ms and fires at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
+let isoAt = Number.NaN;
+let iso = "";
+/**
+ * The current time in ISO 8601, made once per millisecond: every run stamps its
+ * report, and a Date's toISOString costs more than a run of three cheap checks
+ * (~0.6 µs; ~0.5 ms the first time in a process).
+ */
+export function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoAt) {
+    isoAt = now;
+    iso = new Date(now).toISOString();
+  }
+  return iso;
+}
+
 /** A short, safe description of any value for diagnostics. */
 export function describe(value: unknown): string {
   if (value === null) return "null";
@@ -66,26 +82,41 @@ export const LATE: unique symbol = Symbol("probekit.late");
 /**
  * The one timer race: settles as `work` does, or resolves with {@link LATE} once `ms`
  * have passed first (then calls `onLate`, after the race is settled, so whatever
- * `onLate` sets off in `work` can never win it). The timer is cleared either way.
+ * `onLate` sets off in `work` can never win it). The timer is cleared either way, and
+ * made only if `work` is still pending a microtask later: an async check that did its
+ * work before its first await (a read of /proc, a cached answer) needs none.
  */
 export function withDeadline<T>(work: PromiseLike<T>, ms: number, onLate?: () => void): Promise<T | typeof LATE> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<typeof LATE>((resolve) => {
-    timer = setTimeout(() => {
-      resolve(LATE);
-      onLate?.();
-    }, ms);
+  return new Promise<T | typeof LATE>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let settled = false;
+    const settle = () => {
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+    };
+    work.then(
+      (value) => {
+        if (settled) return;
+        settle();
+        resolve(value);
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settle();
+        reject(error);
+      },
+    );
+    // A settled native promise runs its reactions before this microtask.
+    queueMicrotask(() => {
+      if (settled) return;
+      timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        resolve(LATE);
+        onLate?.();
+      }, ms);
+    });
   });
-  return Promise.race([work, late]).then(
-    (value) => {
-      clearTimeout(timer);
-      return value;
-    },
-    (error: unknown) => {
-      clearTimeout(timer);
-      throw error;
-    },
-  );
 }
 
 /** Settles with `promise`, or rejects with the signal's reason as soon as it aborts; leaves no listener behind. */

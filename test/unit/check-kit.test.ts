@@ -115,4 +115,16 @@ describe("withDeadline", () => {
     order.push(String(result === LATE));
     assert.deepEqual(order, ["onLate", "true"]);
   });
+
+  it("makes no timer for work already settled (an async check done before its first await); pending work gets one, cleared when it settles", async (t) => {
+    const made = t.mock.method(globalThis, "setTimeout");
+    const cleared = t.mock.method(globalThis, "clearTimeout");
+    assert.equal(await withDeadline((async () => "done")(), 1000), "done");
+    await assert.rejects(withDeadline((async () => { throw new Error("failed at once"); })(), 1000), /failed at once/);
+    assert.equal(made.mock.callCount(), 0);
+    assert.equal(await withDeadline(sleep(5).then(() => "later"), 1000), "later");
+    assert.equal(made.mock.calls.filter((call) => call.arguments[1] === 1000).length, 1, "one deadline timer for the pending work");
+    const deadline = made.mock.calls.find((call) => call.arguments[1] === 1000)!.result;
+    assert.ok(cleared.mock.calls.some((call) => call.arguments[0] === deadline), "and it is cleared");
+  });
 });
