@@ -77,12 +77,15 @@ export interface HealthAnswer {
  */
 export async function handleHealthRequest(request: Request, config: HealthConfig, options: HealthRequestOptions = {}): Promise<Response> {
   const { pathname, format } = splitUrl(request.url);
-  const answer = await answerHealthRequest(
-    { method: request.method, pathname, format, accept: request.headers.get("accept"), authorization: request.headers.get("authorization") },
-    config,
-    options,
-  );
-  return new Response(answer.body, { status: answer.status, headers: answer.headers });
+  const { headers } = request;
+  const answer = answerNowOrLater({ method: request.method, pathname, format, accept: headers.get("accept"), authorization: headers.get("authorization") }, config, options);
+  // A cached answer is a Response at once, with no promise waited on in between.
+  return toResponse(answer instanceof Promise ? await answer : answer);
+}
+
+function toResponse({ status, headers, body }: HealthAnswer): Response {
+  // 200 is the default: no status to convert (undici checks an explicit one on every Response).
+  return new Response(body, status === 200 ? { headers } : { status, headers });
 }
 
 /**

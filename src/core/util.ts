@@ -20,17 +20,49 @@ export const MAX_TIMER_MS = 2_147_483_647;
 let isoAt = Number.NaN;
 let iso = "";
 /**
- * The current time in ISO 8601, made once per millisecond: every run stamps its
- * report, and a Date's toISOString costs more than a run of three cheap checks
- * (~0.6 µs; ~0.5 ms the first time in a process).
+ * The current time in ISO 8601, as `new Date().toISOString()` gives it, made once per
+ * millisecond: every run stamps its report, and a Date's toISOString costs more than
+ * a run of three cheap checks (~0.6 µs, and ~0.5 ms the first time in a process,
+ * which a cold start pays).
  */
 export function isoNow(): string {
   const now = Date.now();
   if (now !== isoAt) {
     isoAt = now;
-    iso = new Date(now).toISOString();
+    iso = isoTime(now);
   }
   return iso;
+}
+
+const DAY_MS = 86_400_000;
+const LAST_4_DIGIT_YEAR_MS = 253_402_300_800_000; // 10000-01-01T00:00:00.000Z
+const pad2 = (value: number) => (value < 10 ? "0" : "") + value;
+
+/**
+ * `new Date(ms).toISOString()` for the years 1970–9999, from the calendar arithmetic
+ * of H. Hinnant's `civil_from_days` (https://howardhinnant.github.io/date_algorithms.html);
+ * any other time is left to Date.
+ */
+export function isoTime(ms: number): string {
+  if (!(Number.isInteger(ms) && ms >= 0 && ms < LAST_4_DIGIT_YEAR_MS)) return new Date(ms).toISOString();
+  const days = Math.floor(ms / DAY_MS);
+  let rest = ms - days * DAY_MS;
+  const shifted = days + 719_468; // days from 0000-03-01
+  const era = Math.floor(shifted / 146_097);
+  const dayOfEra = shifted - era * 146_097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
+  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const hours = Math.floor(rest / 3_600_000);
+  rest -= hours * 3_600_000;
+  const minutes = Math.floor(rest / 60_000);
+  rest -= minutes * 60_000;
+  const seconds = Math.floor(rest / 1000);
+  const millis = rest - seconds * 1000;
+  return `${year}-${pad2(month)}-${pad2(day)}T${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
 }
 
 /** A short, safe description of any value for diagnostics. */

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ServiceUnavailable, ServiceWarning } from "../../src/index.ts";
-import { LATE, withDeadline } from "../../src/core/util.ts";
+import { isoNow, isoTime, LATE, withDeadline } from "../../src/core/util.ts";
 import { ownedClient } from "../../src/internal/owned-client.ts";
 import { loadPeer } from "../../src/internal/peer.ts";
 import { guarded, safeError } from "../../src/internal/safe-errors.ts";
@@ -128,3 +128,20 @@ describe("withDeadline", () => {
     assert.ok(cleared.mock.calls.some((call) => call.arguments[0] === deadline), "and it is cleared");
   });
 });
+
+describe("isoTime and isoNow", () => {
+  it("write what Date's toISOString writes, at the edges of months, leap years and the range", () => {
+    const edges = [0, 1, 999, 86_399_999, 951_782_400_000 /* 2000-02-29 */, 951_868_799_999, 4_107_456_000_000 /* 2100-02-28 */, 4_107_542_400_000 /* 2100-03-01 */, 253_402_300_799_999, 253_402_300_800_000, -1, 1.5, Number.MAX_SAFE_INTEGER / 1000];
+    let random = 12345;
+    const next = () => (random = (random * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const samples = [...edges, ...Array.from({ length: 20_000 }, () => Math.floor(next() * 253_402_300_800_000))];
+    for (const ms of samples) assert.equal(isoTime(ms), new Date(ms).toISOString(), String(ms));
+  });
+
+  it("isoNow is now, to the millisecond", () => {
+    const before = Date.now();
+    const stamped = Date.parse(isoNow());
+    assert.ok(stamped >= before && stamped <= Date.now());
+  });
+});
+
