@@ -54,6 +54,19 @@ const statusJson = (status: unknown) => (status === "pass" ? '"pass"' : status =
 /** A canonical array index ("0", "17"): JSON.stringify puts such keys first, in numeric order. */
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
 
+/** The JSON of the strings that repeat from report to report (names, units, component types), made once each. */
+const quoted = new Map<string, string>();
+function quote(text: string): string {
+  if (text.length > 256) return JSON.stringify(text);
+  let json = quoted.get(text);
+  if (json === undefined) {
+    // Forgotten all at once when full: names made afresh each run cannot grow it.
+    if (quoted.size >= 1024) quoted.clear();
+    quoted.set(text, (json = JSON.stringify(text)));
+  }
+  return json;
+}
+
 /**
  * `JSON.stringify(toHealthJson(report, options))`, written out field by field: the
  * body of every answer the cache cannot serve (with `cacheTtlMs: 0`, every one). The
@@ -99,14 +112,14 @@ export function toHealthJsonText(report: HealthReport, options: RenderOptions): 
     }
     text +=
       (index === 0 ? "" : ",") +
-      JSON.stringify(key) +
+      quote(key) +
       ':[{"status":' +
       checkStatus +
-      (componentType === undefined ? "" : ',"componentType":' + JSON.stringify(componentType)) +
+      (componentType === undefined ? "" : ',"componentType":' + quote(componentType)) +
       ',"observedValue":' +
       (typeof observedValue === "string" ? JSON.stringify(observedValue) : String(observedValue)) +
       ',"observedUnit":' +
-      JSON.stringify(observedUnit) +
+      quote(observedUnit) +
       ',"time":' +
       lastTimeJson +
       (message === "" ? "" : ',"output":' + JSON.stringify(message)) +

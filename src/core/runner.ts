@@ -73,6 +73,8 @@ interface SubsetState {
   lastStatus: HealthStatus | undefined;
   /** Intervals of the background refreshes running this subset (startHealthRefresh). */
   refreshIntervals: number[];
+  /** The subset's plan, when it is the same every run: checks only (no factory), names unique. */
+  plan: PlannedCheck[] | undefined;
 }
 
 /**
@@ -112,7 +114,7 @@ export function refreshSubset(config: HealthConfig, subset: string): Promise<Hea
 
 function startRun(config: HealthConfig, subset: string, state: SubsetState): Promise<HealthReport> {
   if (state.running === undefined) {
-    state.running = executeSubset(config, subset).then(
+    state.running = executeSubset(config, subset, state).then(
       (report) => {
         state.running = undefined;
         state.report = report;
@@ -187,7 +189,7 @@ function subsetState(config: HealthConfig, subset: string): SubsetState {
   if (bySubset === undefined) states.set(config, (bySubset = new Map()));
   let state = bySubset.get(subset);
   if (state === undefined) {
-    state = { running: undefined, report: undefined, expiresAt: 0, finishedAt: 0, runs: new Map(), lastStatus: undefined, refreshIntervals: [] };
+    state = { running: undefined, report: undefined, expiresAt: 0, finishedAt: 0, runs: new Map(), lastStatus: undefined, refreshIntervals: [], plan: undefined };
     bySubset.set(subset, state);
   }
   return state;
@@ -250,14 +252,13 @@ function notify(listener: (event: StatusChangeEvent) => unknown, event: StatusCh
   }
 }
 
-async function executeSubset(config: HealthConfig, subset: string): Promise<HealthReport> {
+async function executeSubset(config: HealthConfig, subset: string, state: SubsetState): Promise<HealthReport> {
   // Checks start after the caller has registered this run: a check that probes its own
   // subset joins the run instead of starting another, recursively.
   await undefined;
   const time = isoNow();
   const started = performance.now();
-  const entries = config.subsets[subset]!;
-  const planned = planChecks(entries, config.options.timeoutMs);
+  const planned = state.plan ?? planFor(config, subset, state);
   const defaults = config.options;
   let checks: CheckReport[];
   if (defaults.sequential) {
@@ -281,6 +282,17 @@ async function executeSubset(config: HealthConfig, subset: string): Promise<Heal
 }
 
 type PlannedCheck = { check: Check; fromFactory: boolean } | { failure: CheckReport };
+
+/**
+ * The subset's plan for this run. A config's subsets are frozen, so a plan of checks
+ * alone (no factory to call, no duplicate to report) is kept for every later run.
+ */
+function planFor(config: HealthConfig, subset: string, state: SubsetState): PlannedCheck[] {
+  const entries = config.subsets[subset]!;
+  const planned = planChecks(entries, config.options.timeoutMs);
+  if (Object.isFrozen(entries) && planned.every((item) => "check" in item && !item.fromFactory)) state.plan = planned;
+  return planned;
+}
 
 /** Calls factories and rejects duplicate names before anything runs. */
 function planChecks(entries: readonly SubsetEntry[], timeoutMs: number): PlannedCheck[] {
