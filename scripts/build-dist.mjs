@@ -2,23 +2,25 @@
  * Builds dist/'s JavaScript with esbuild (tsc writes only the .d.ts files).
  *
  * The layout is for the cold start. Node 20 pays for every ES module it loads
- * (resolve, read, compile, link: about half a millisecond each on a small machine), so
- * what every health route loads sits in two files:
+ * (resolve, read, compile, link: about a millisecond each on a small machine), and
+ * finds a module's imports only once it has read it, so:
  *
- * - dist/chunks/kit.js: the errors, `builtinCheck` and the check kit (src/internal's
- *   shared helpers) that every check entry uses;
- * - dist/chunks/core.js: config, runner, handler, render, metrics, refresh, with zod's
- *   few functions inside a function that runs only to explain a refused config
- *   (src/core/lazy-zod.ts): a valid config parses them but never evaluates them.
+ * - what every health route loads is one file, dist/chunks/core.js: config, runner,
+ *   handler, render, metrics, refresh, the errors and the check kit (src/internal's
+ *   shared helpers), with zod's few functions inside a function that runs only to
+ *   explain a refused config (src/core/lazy-zod.ts): a valid config never evaluates them;
+ * - each public entry of package.json is one file with its own code, importing core.js;
+ *   the modules in COPIED (no state of their own) are copied into the files that use them;
+ * - code that only some entries share (the Redis clients, the migrations readers) is
+ *   split by esbuild into dist/chunks/chunk-<hash>.js, so an entry never imports a
+ *   driver it does not name and a Next app builds with only the drivers it installed;
+ * - every file imports every file it needs, however deep, itself (flattenImports), so
+ *   Node reads them at once rather than one after the other.
  *
- * Each public entry of package.json is one file with its own code, importing those two
- * (and dist/middleware/index.js, the liveness matcher the core shares with the edge).
- * Code that only some entries share (the Redis clients, the migrations readers) is
- * split by esbuild into dist/chunks/chunk-<hash>.js, so an entry never imports a
- * driver it does not name and a Next app builds with only the drivers it installed.
- * Every module is in exactly one file (a module bundled twice would have two states:
- * the build fails), and kit and core import no Node built-in, so the edge entries stay
- * edge-safe. The drivers stay imports, written out, so bundlers and Node's tracer see them.
+ * Every other module is in exactly one file (a module bundled twice would have two
+ * states: the build fails), and core.js imports no Node built-in and no driver, so the
+ * edge entries stay edge-safe. The drivers stay imports, written out, so bundlers and
+ * Node's tracer see them. test/e2e/dist-layout.test.ts holds the result.
  *
  * Also entries, for the CLI's lazily loaded diagnostics: dist/core/config.js (a re-export
  * of core.js) and dist/cli/{project-diagnostics,k8s-diagnostics,init}.js
