@@ -7,7 +7,11 @@
 
 /** What the runner hands to every check. */
 export interface CheckContext {
-  /** Aborts when the check's timeout elapses: pass it to fetch, drivers, timers. */
+  /**
+   * Aborts when the check's timeout elapses: pass it to fetch, drivers, timers. Made
+   * when first read (a getter): destructure it or read it from the context; a spread
+   * copy of the context does not carry it.
+   */
   signal: AbortSignal;
   /** The check's timeout in milliseconds (its own `timeoutMs`, else the config's), e.g. to set a driver's connect timeout below it. */
   timeoutMs: number;
