@@ -39,19 +39,14 @@ const cliEntries = ["src/core/config.ts", "src/cli/project-diagnostics.ts", "src
 const external = ["node:*", ...Object.keys(pkg.peerDependencies ?? {}), ...Object.keys(pkg.dependencies ?? {}).filter((name) => name !== "zod")];
 const shared = { bundle: true, format: "esm", platform: "neutral", mainFields: ["module", "main"], target: "es2022", external, legalComments: "eof", logLevel: "warning" };
 
-/**
- * The file every route loads; the group's modules import only each other (and the
- * copied modules below).
- */
-const GROUPS = [
-  {
-    out: "chunks/core.js",
-    members: [
-      ...["errors", "util", "check", "config", "handler", "lazy-zod", "metrics", "negotiate", "refresh", "refresh-registry", "render", "runner", "shutdown", "version"].map((name) => `src/core/${name}.ts`),
-      ...["owned-client", "peer", "safe-errors", "postgres-errors"].map((name) => `src/internal/${name}.ts`),
-    ],
-  },
-].map((group) => ({ ...group, members: group.members.map((member) => resolve(member)) }));
+/** The modules of dist/chunks/core.js, the file every route loads; they import only each other (and COPIED). */
+const CORE_FILE = "chunks/core.js";
+const CORE = new Set(
+  [
+    ...["errors", "util", "check", "config", "handler", "lazy-zod", "metrics", "negotiate", "refresh", "refresh-registry", "render", "runner", "shutdown", "version"].map((name) => `src/core/${name}.ts`),
+    ...["owned-client", "peer", "safe-errors", "postgres-errors"].map((name) => `src/internal/${name}.ts`),
+  ].map((member) => resolve(member)),
+);
 /**
  * Small modules with no state of their own, copied into each file that imports them
  * (one file fewer to read each): the liveness matcher, which is also the edge entry
@@ -59,32 +54,26 @@ const GROUPS = [
  * checks/migrations (not in core.js: its `import("postgres")` would reach every app's bundler).
  */
 const COPIED = new Set(["src/middleware/index.ts", "src/internal/postgres.ts"].map((file) => resolve(file)));
-const groupOf = new Map(GROUPS.flatMap((group) => group.members.map((member) => [member, group])));
-const PLACEHOLDER = "probekit-dist:";
+const PLACEHOLDER = `probekit-dist:${CORE_FILE}`;
 
 /**
- * An import of another group's module becomes an import of that group's file, written
- * as a placeholder that `relink` turns into a relative path once esbuild has placed the
- * importing code (an entry, or a chunk of its own).
+ * Building core.js (`inCore`), an import of a module outside it and COPIED fails; building
+ * the entries, an import of a core module becomes an import of core.js, written as a
+ * placeholder that `relink` makes relative once esbuild has placed the importing code
+ * (an entry, or a chunk of its own).
  */
-const groupImports = (own) => ({
-  name: "group-imports",
+const coreImports = (inCore) => ({
+  name: "core-imports",
   setup(pluginBuild) {
     pluginBuild.onResolve({ filter: /^\./ }, (args) => {
       if (args.kind === "entry-point") return undefined;
       const target = resolve(args.resolveDir, args.path.replace(/\.js$/, ".ts"));
       if (COPIED.has(target)) return { path: target, suffix: `?copy-for=${relative(".", args.importer)}` };
-      const group = groupOf.get(target);
-      if (group === undefined || group === own) {
-        if (own !== undefined && group === undefined && target.startsWith(resolve("src"))) {
-          return { errors: [{ text: `${relative(".", target)} is imported by ${own.out} but is in no group of scripts/build-dist.mjs: add it to one` }] };
-        }
-        return undefined;
+      if (!inCore) return CORE.has(target) ? { path: PLACEHOLDER, external: true } : undefined;
+      if (!CORE.has(target) && target.startsWith(resolve("src"))) {
+        return { errors: [{ text: `${relative(".", target)} is imported by ${CORE_FILE} but is not one of its modules in scripts/build-dist.mjs: add it to CORE` }] };
       }
-      if (own !== undefined && GROUPS.indexOf(group) > GROUPS.indexOf(own)) {
-        return { errors: [{ text: `${own.out} may not import ${group.out} (${relative(".", target)}): a group imports only the groups before it` }] };
-      }
-      return { path: PLACEHOLDER + group.out, external: true };
+      return undefined;
     });
   },
 });
@@ -102,26 +91,23 @@ const lazyZod = {
   },
 };
 
-/** Writes esbuild's output files with each placeholder import made relative to the file. */
+/** Writes esbuild's output files with the placeholder import made relative to each file. */
 function relink(outputFiles) {
   for (const file of outputFiles) {
-    const text = file.text.replaceAll(new RegExp(`"${PLACEHOLDER}([^"]+)"`, "g"), (_, out) => {
-      const path = relative(dirname(file.path), resolve("dist", out));
-      return JSON.stringify(path.startsWith(".") ? path : `./${path}`);
-    });
+    const text = file.text.replaceAll(JSON.stringify(PLACEHOLDER), JSON.stringify(relativeImport(file.path, resolve("dist", CORE_FILE))));
     mkdirSync(dirname(file.path), { recursive: true });
     writeFileSync(file.path, text);
   }
 }
 
-/** The names each member exports, for its group's file to export them all (a clash fails the build). */
+/** The names each member exports, for core.js to export them all (a clash fails the build). */
 async function exportedNames(members) {
   const names = new Map();
   for (const member of members) {
     const { metafile } = await build({ entryPoints: [member], bundle: false, write: false, metafile: true, format: "esm", outdir: "/tmp", logLevel: "warning" });
     for (const name of Object.values(metafile.outputs)[0].exports) {
       if (names.has(name) && reexports(member, name, names.get(name))) continue;
-      if (names.has(name)) throw new Error(`scripts/build-dist.mjs: ${relative(".", member)} and ${relative(".", names.get(name))} both export ${name}, and share a file of dist: rename one`);
+      if (names.has(name)) throw new Error(`scripts/build-dist.mjs: ${relative(".", member)} and ${relative(".", names.get(name))} both export ${name}, and share core.js: rename one`);
       names.set(name, member);
     }
   }
@@ -136,34 +122,31 @@ function reexports(member, name, from) {
   );
 }
 
-const groupNames = new Map();
-for (const group of GROUPS) {
-  const names = await exportedNames(group.members);
-  groupNames.set(group, names);
-  const barrel = group.members.map((member) => `export { ${[...names].filter(([, from]) => from === member).map(([name]) => name).join(", ")} } from ${JSON.stringify(member)};`).join("\n");
-  const { outputFiles } = await build({
-    ...shared,
-    stdin: { contents: barrel, resolveDir: resolve("src"), sourcefile: group.out, loader: "ts" },
-    outfile: resolve("dist", group.out),
-    write: false,
-    plugins: [groupImports(group), lazyZod],
-  });
-  relink(outputFiles);
-}
+const coreNames = await exportedNames([...CORE]);
+const barrel = [...CORE].map((member) => `export { ${[...coreNames].filter(([, from]) => from === member).map(([name]) => name).join(", ")} } from ${JSON.stringify(member)};`).join("\n");
+relink(
+  (
+    await build({
+      ...shared,
+      stdin: { contents: barrel, resolveDir: resolve("src"), sourcefile: CORE_FILE, loader: "ts" },
+      outfile: resolve("dist", CORE_FILE),
+      write: false,
+      plugins: [coreImports(true), lazyZod],
+    })
+  ).outputFiles,
+);
 
-// An entry that is a group's module (dist/core/config.js for the CLI) re-exports it from the group's file.
+// An entry that is a core module (dist/core/config.js for the CLI) re-exports it from core.js.
 const bundled = [];
 for (const entry of [...publicEntries, ...cliEntries]) {
-  const group = groupOf.get(resolve(entry));
-  if (group === undefined) {
+  if (!CORE.has(resolve(entry))) {
     bundled.push(entry);
     continue;
   }
   const out = resolve("dist", entry.replace(/^src\//, "").replace(/\.ts$/, ".js"));
-  const names = [...groupNames.get(group)].filter(([, from]) => from === resolve(entry)).map(([name]) => name);
-  const path = relative(dirname(out), resolve("dist", group.out));
+  const names = [...coreNames].filter(([, from]) => from === resolve(entry)).map(([name]) => name);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `export { ${names.join(", ")} } from ${JSON.stringify(path.startsWith(".") ? path : `./${path}`)};\n`);
+  writeFileSync(out, `export { ${names.join(", ")} } from ${JSON.stringify(relativeImport(out, resolve("dist", CORE_FILE)))};\n`);
 }
 
 const { outputFiles, metafile } = await build({
@@ -175,18 +158,18 @@ const { outputFiles, metafile } = await build({
   chunkNames: "chunks/[name]-[hash]",
   write: false,
   metafile: true,
-  plugins: [groupImports(undefined)],
+  plugins: [coreImports(false)],
 });
 for (const [input] of Object.entries(metafile.inputs)) {
-  if (groupOf.has(resolve(input))) throw new Error(`scripts/build-dist.mjs: ${input} was bundled into an entry, outside its group's file`);
+  if (CORE.has(resolve(input))) throw new Error(`scripts/build-dist.mjs: ${input} was bundled into an entry, outside core.js`);
 }
 relink(outputFiles);
 flattenImports(resolve("dist"));
 
 /**
  * Each file of dist imports every file it needs, however deep, at its top: Node's
- * loader finds a module's imports only once it has read it, so a chain entry → core →
- * kit is three reads one after the other (~0.5 ms each here), where the same files
+ * loader finds a module's imports only once it has read it, so a chain entry → chunk →
+ * core.js is three reads one after the other (~0.5 ms each here), where the same files
  * named by the entry are read at once. An import added after the file's own keeps the
  * order of evaluation (those modules have run by then).
  */
