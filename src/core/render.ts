@@ -76,8 +76,9 @@ function quote(text: string): string {
  * index, which JSON orders first) takes `JSON.stringify` itself.
  */
 export function toHealthJsonText(report: HealthReport, options: RenderOptions): string {
+  const viaDocument = () => JSON.stringify(toHealthJson(report, options));
   const status = statusJson(report.status);
-  if (status === undefined) return JSON.stringify(toHealthJson(report, options));
+  if (status === undefined) return viaDocument();
   const { checks } = report;
   let text = `{"status":${status},"checks":{`;
   const keys: string[] = [];
@@ -99,12 +100,12 @@ export function toHealthJsonText(report: HealthReport, options: RenderOptions): 
       typeof message !== "string" ||
       typeof check.critical !== "boolean"
     ) {
-      return JSON.stringify(toHealthJson(report, options));
+      return viaDocument();
     }
     // The same key as toHealthJson's: a name already taken gets its position appended
     // (and a key taken twice, which JSON would show once, takes JSON.stringify).
     const key = keys.includes(name) ? `${name} (${index})` : name;
-    if (key !== name && (keys.includes(key) || ARRAY_INDEX.test(key))) return JSON.stringify(toHealthJson(report, options));
+    if (key !== name && (keys.includes(key) || ARRAY_INDEX.test(key))) return viaDocument();
     keys.push(key);
     if (time !== lastTime) {
       lastTime = time;

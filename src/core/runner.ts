@@ -199,7 +199,7 @@ function subsetState(config: HealthConfig, subset: string): SubsetState {
 function recordRun(config: HealthConfig, state: SubsetState, report: HealthReport): void {
   const listener = config.options.onStatusChange;
   let events: StatusChangeEvent[] | undefined;
-  // Made only when something changed: most runs change nothing, and a Date costs more than the rest.
+  // Stamped only when something changed (most runs change nothing), once for all the run's events.
   let changedAt: string | undefined;
   const at = () => (changedAt ??= isoNow());
   for (const check of report.checks) {
