@@ -130,15 +130,25 @@ async function coldStartSection(settings: BenchSettings): Promise<SectionResult>
     columns: [
       { key: "contender", label: "contender" },
       { key: "medianMs", label: "median ms", digits: 1 },
+      { key: "medianInProcessMs", label: "in-process ms", digits: 1 },
       { key: "medianRssMiB", label: "peak RSS MiB", digits: 1 },
       { key: "addedMs", label: "+ms", digits: 1 },
+      { key: "addedInProcessMs", label: "+ms in-process", digits: 1 },
       { key: "addedMiB", label: "+MiB", digits: 1 },
       ...VERDICT_COLUMNS,
     ],
-    rows: rows.map((row) => ({ ...row, addedMs: row.addedMs ?? null, addedMiB: row.addedMiB ?? null, target: row.target ?? null, met: row.met ?? null })),
+    rows: rows.map((row) => ({
+      ...row,
+      addedMs: row.addedMs ?? null,
+      addedInProcessMs: row.addedInProcessMs ?? null,
+      addedMiB: row.addedMiB ?? null,
+      target: row.target ?? null,
+      met: row.met ?? null,
+    })),
     notes: [
       "unbundled: the route imports probekit from node_modules, as Node loads a server-external package; bundled: esbuild bundles it as Next bundles a route (what the drivers' import()s load goes to chunks loaded on first use).",
-      "+ms and +MiB: over the bare route of the same kind. The checks: memory and diskUsage run, postgresHeartbeat is only defined.",
+      "+ms and +MiB: over the bare route of the same kind (the controls: over the unbundled bare route). In-process: from the route's import to the answer's body, without the process's start and exit (steadier). The checks: memory and diskUsage run, postgresHeartbeat is only defined.",
+      "Controls, Node's share: 'loader floor' imports the same four entries of a package with probekit's exports map and five files of no code; 'bare + statfs' starts libuv's thread pool as diskUsage does (any server's first fs/promises call or dns.lookup starts it too).",
     ],
     details: { rounds, rows },
   };
