@@ -27,7 +27,7 @@
  *   starts libuv's four threads, as any server's first fs/promises call or dns.lookup does.
  */
 import { spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { median, REPO } from "./lib.ts";
@@ -143,8 +143,12 @@ export async function measureColdStart(rounds: number): Promise<ColdStartRow[]> 
     await writeFile(script, RUNNER(`./${file}`));
     contenders.push({ name: CONTENDER_NAMES[file] ?? file, script, cwd: root, ms: [], inProcessMs: [], rssKiB: [] });
   }
-  for (const contender of contenders) run(contender); // warm the disk cache
-  for (let round = 0; round < rounds; round++) for (const contender of contenders) run(contender);
+  try {
+    for (const contender of contenders) run(contender); // warm the disk cache
+    for (let round = 0; round < rounds; round++) for (const contender of contenders) run(contender);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 
   const rows = contenders.map((contender) => ({
     contender: contender.name,
