@@ -50,6 +50,14 @@ describe("dist layout", () => {
     }
   });
 
+  it("zod's script in core.js is minified (a cold start scans it: ~0.4 ms for 21 KB, ~1 ms for 49 KB readable)", () => {
+    const core = readFileSync(join(DIST, "chunks", "core.js"), "utf8");
+    const script = /^function evaluateZod\(\) \{\n(.*)\n {2}return zod;\n\}$/ms.exec(core)?.[1];
+    assert.ok(script !== undefined, "core.js holds zod's script in function evaluateZod");
+    assert.ok(script.split("\n").length <= 3, `zod's script spans ${script.split("\n").length} lines: it was printed again after minifying`);
+    assert.ok(script.length < 30_000, `zod's script is ${script.length} characters`);
+  });
+
   it("a valid config never evaluates zod; a refused one does, for its messages", () => {
     // zod sets globalThis.__zod_globalConfig when its code runs.
     const script = `
