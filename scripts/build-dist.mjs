@@ -82,22 +82,18 @@ const coreImports = (inCore) => ({
 
 /**
  * dist's src/core/lazy-zod.ts: zod's code bundled as a script inside a function, run on
- * the first call. The script is minified in full (its names too) and put in after core.js
- * is built (`relink` swaps it for the ZOD_PLACEHOLDER call): a cold start still scans it
- * (V8 preparses the function), and the 21 KB minified take ~0.4 ms where the 49 KB
- * readable took ~1 ms.
+ * the first call. The script is minified in full (its names too, where the last step,
+ * `minify`, keeps probekit's): a cold start still scans it (V8 preparses the function),
+ * and the 21 KB minified take ~0.4 ms where the 49 KB readable took ~1 ms.
  */
-const ZOD_PLACEHOLDER = "PROBEKIT_DIST_ZOD_SCRIPT()";
-let zodScript;
 const lazyZod = {
   name: "lazy-zod",
   setup(pluginBuild) {
     pluginBuild.onLoad({ filter: /[\\/]src[\\/]core[\\/]lazy-zod\.ts$/ }, async () => {
       const { outputFiles } = await build({ ...shared, entryPoints: ["src/core/zod.ts"], write: false, format: "iife", globalName: "zod", legalComments: "inline", minify: true });
-      zodScript = `${outputFiles[0].text.trim()}\n  return zod;`;
       // A function declaration, not a parenthesized function: V8 compiles a function
       // expression in parentheses eagerly (its guess that it is called at once).
-      return { contents: `let loaded;\nfunction evaluateZod() {\n  return ${ZOD_PLACEHOLDER};\n}\nexport const loadZod = () => (loaded ??= evaluateZod());\n`, loader: "js" };
+      return { contents: `let loaded;\nfunction evaluateZod() {\n${outputFiles[0].text}\nreturn zod;\n}\nexport const loadZod = () => (loaded ??= evaluateZod());\n`, loader: "js" };
     });
   },
 };
@@ -105,9 +101,7 @@ const lazyZod = {
 /** Writes esbuild's output files with the placeholder import made relative to each file. */
 function relink(outputFiles) {
   for (const file of outputFiles) {
-    let text = file.text.replaceAll(JSON.stringify(PLACEHOLDER), JSON.stringify(relativeImport(file.path, resolve("dist", CORE_FILE))));
-    if (text.includes(ZOD_PLACEHOLDER)) text = text.replace(`return ${ZOD_PLACEHOLDER};`, () => zodScript);
-    if (text.includes(ZOD_PLACEHOLDER)) throw new Error(`scripts/build-dist.mjs: zod's script was not put in ${file.path}: its placeholder is printed otherwise`);
+    const text = file.text.replaceAll(JSON.stringify(PLACEHOLDER), JSON.stringify(relativeImport(file.path, resolve("dist", CORE_FILE))));
     mkdirSync(dirname(file.path), { recursive: true });
     writeFileSync(file.path, text);
   }
