@@ -181,7 +181,7 @@ await minify(resolve("dist"));
  * the same files readable).
  */
 async function minify(root) {
-  for (const file of readdirSync(root, { recursive: true }).filter((name) => name.endsWith(".js")).map((name) => join(root, name))) {
+  for (const file of jsFiles(root)) {
     const { code } = await transform(readFileSync(file, "utf8"), { loader: "js", minifyWhitespace: true, minifySyntax: true, legalComments: "inline", target: "es2022" });
     writeFileSync(file, code);
   }
@@ -195,7 +195,7 @@ async function minify(root) {
  * order of evaluation (those modules have run by then).
  */
 function flattenImports(root) {
-  const files = readdirSync(root, { recursive: true }).filter((file) => file.endsWith(".js")).map((file) => join(root, file));
+  const files = jsFiles(root);
   const IMPORT = /^(?:import|export)\b[^;]*?from\s*"(\.[^"]+)";|^import\s*"(\.[^"]+)";/gm;
   const direct = new Map(files.map((file) => [file, [...readFileSync(file, "utf8").matchAll(IMPORT)].map((match) => resolve(dirname(file), match[1] ?? match[2]))]));
   const closure = (file, seen = new Set()) => {
@@ -211,6 +211,13 @@ function flattenImports(root) {
     const added = missing.map((imported) => `\nimport ${JSON.stringify(relativeImport(file, imported))};`).join("");
     writeFileSync(file, text.slice(0, at) + added + text.slice(at));
   }
+}
+
+/** Every JavaScript file under `root`, as full paths. */
+function jsFiles(root) {
+  return readdirSync(root, { recursive: true })
+    .filter((name) => name.endsWith(".js"))
+    .map((name) => join(root, name));
 }
 
 function relativeImport(from, to) {
