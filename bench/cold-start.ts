@@ -52,15 +52,14 @@ const BARE_ROUTE = `export async function GET(request) {
 }
 `;
 
-/** The loader's floor: the bare route, and the four entries of a package whose files hold no code. */
-const FLOOR_ROUTE = `import "floor";
-import "floor/next";
-import "floor/checks/postgres";
-import "floor/checks/system";
-export { GET } from "./bare-route.mjs";
+/** The entries HEALTH_ROUTE imports, as subpaths of the package's `exports`. */
+const ROUTE_ENTRIES = [".", "./next", "./checks/postgres", "./checks/system"];
+
+/** The loader's floor: the bare route, and the same entries of a package whose files hold no code. */
+const FLOOR_ROUTE = `${ROUTE_ENTRIES.map((entry) => `import ${JSON.stringify(`floor${entry.slice(1)}`)};\n`).join("")}export { GET } from "./bare-route.mjs";
 `;
-/** The files probekit's route reads, each importing the shared one: the floor package's. */
-const FLOOR_FILES = ["index.js", "next/index.js", "checks/postgres.js", "checks/system.js"];
+/** The file of dist every entry of the route imports (test/e2e/dist-layout.test.ts holds the five). */
+const SHARED_FILE = "dist/chunks/core.js";
 
 /** The bare route that also starts libuv's thread pool, as diskUsage's statfs does. */
 const STATFS_ROUTE = `import { statfs } from "node:fs/promises";
@@ -124,13 +123,13 @@ export async function measureColdStart(rounds: number): Promise<ColdStartRow[]> 
   await writeFile(join(root, "floor-route.mjs"), FLOOR_ROUTE);
   await writeFile(join(root, "statfs-route.mjs"), STATFS_ROUTE);
   const floor = join(root, "node_modules", "floor");
-  const { exports } = JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { exports: unknown };
-  await mkdir(join(floor, "dist", "chunks"), { recursive: true });
+  const { exports } = JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { exports: Record<string, { default: string }> };
+  await mkdir(join(floor, dirname(SHARED_FILE)), { recursive: true });
   await writeFile(join(floor, "package.json"), JSON.stringify({ name: "floor", type: "module", exports }));
-  await writeFile(join(floor, "dist", "chunks", "core.js"), "export {};\n");
-  for (const file of FLOOR_FILES) {
-    await mkdir(dirname(join(floor, "dist", file)), { recursive: true });
-    await writeFile(join(floor, "dist", file), `import ${JSON.stringify(relative(dirname(join("dist", file)), "dist/chunks/core.js").replace(/^(?!\.)/, "./"))};\n`);
+  await writeFile(join(floor, SHARED_FILE), "export {};\n");
+  for (const file of ROUTE_ENTRIES.map((entry) => exports[entry]!.default)) {
+    await mkdir(join(floor, dirname(file)), { recursive: true });
+    await writeFile(join(floor, file), `import ${JSON.stringify(relative(dirname(file), SHARED_FILE).replace(/^(?!\.)/, "./"))};\n`);
   }
   const { build } = await import("esbuild");
   for (const name of ["health-route", "bare-route"]) {
@@ -138,10 +137,10 @@ export async function measureColdStart(rounds: number): Promise<ColdStartRow[]> 
     await build({ entryPoints: { [`${name}.bundled`]: join(root, `${name}.mjs`) }, outdir: root, bundle: true, splitting: true, chunkNames: "chunks/[name]-[hash]", outExtension: { ".js": ".mjs" }, platform: "node", format: "esm", minify: true, logLevel: "error" });
   }
   const contenders: Contender[] = [];
-  for (const file of ["bare-route.mjs", "health-route.mjs", "bare-route.bundled.mjs", "health-route.bundled.mjs", "floor-route.mjs", "statfs-route.mjs"]) {
+  for (const [file, name] of CONTENDERS) {
     const script = join(root, `run-${file}`);
     await writeFile(script, RUNNER(`./${file}`));
-    contenders.push({ name: CONTENDER_NAMES[file] ?? file, script, cwd: root, ms: [], inProcessMs: [], rssKiB: [] });
+    contenders.push({ name, script, cwd: root, ms: [], inProcessMs: [], rssKiB: [] });
   }
   try {
     for (const contender of contenders) run(contender); // warm the disk cache
@@ -156,7 +155,7 @@ export async function measureColdStart(rounds: number): Promise<ColdStartRow[]> 
     medianInProcessMs: median(contender.inProcessMs),
     medianRssMiB: median(contender.rssKiB) / 1024,
   }));
-  const [bare, health, bareBundled, healthBundled, floorRow, statfsRow] = rows as ColdStartRow[] as [ColdStartRow, ColdStartRow, ColdStartRow, ColdStartRow, ColdStartRow, ColdStartRow];
+  const [bare, health, bareBundled, healthBundled, floorRow, statfsRow] = rows as [ColdStartRow, ColdStartRow, ColdStartRow, ColdStartRow, ColdStartRow, ColdStartRow];
   const added = (row: ColdStartRow, reference: ColdStartRow, maxMs?: number, maxMiB?: number) => {
     row.addedMs = row.medianMs - reference.medianMs;
     row.addedInProcessMs = row.medianInProcessMs - reference.medianInProcessMs;
@@ -172,14 +171,15 @@ export async function measureColdStart(rounds: number): Promise<ColdStartRow[]> 
   return rows;
 }
 
-const CONTENDER_NAMES: Record<string, string> = {
-  "bare-route.mjs": "bare-route",
-  "health-route.mjs": "health-route",
-  "bare-route.bundled.mjs": "bare-route (bundled)",
-  "health-route.bundled.mjs": "health-route (bundled)",
-  "floor-route.mjs": "control: loader floor",
-  "statfs-route.mjs": "control: bare + statfs",
-};
+/** Each contender's route file and name, in the order the rows are read back. */
+const CONTENDERS: readonly (readonly [file: string, name: string])[] = [
+  ["bare-route.mjs", "bare-route"],
+  ["health-route.mjs", "health-route"],
+  ["bare-route.bundled.mjs", "bare-route (bundled)"],
+  ["health-route.bundled.mjs", "health-route (bundled)"],
+  ["floor-route.mjs", "control: loader floor"],
+  ["statfs-route.mjs", "control: bare + statfs"],
+];
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const rows = await measureColdStart(Number(process.argv[2] ?? 20));
