@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { runHealthChecks, type Check } from "../../src/index.ts";
 import { diskUsage, memory } from "../../src/checks/system.ts";
 import { quietConfig } from "../helpers/checks.ts";
+import { runScript } from "../helpers/child-process.ts";
 
 async function result(check: Check) {
   const report = await runHealthChecks(quietConfig({ subsets: { s: [check] }, cacheTtlMs: 0 }), "s");
@@ -111,5 +112,20 @@ describe("memory", () => {
       assert.equal(check.status, "pass", name);
       assert.equal(check.output, `${check.observedValue} MB available`, name);
     }
+  });
+});
+
+describe("without process.getBuiltinModule (Node before 20.16)", () => {
+  it("both checks still measure, importing Node's modules instead", async () => {
+    const { code, output } = await runScript(`
+      delete process.getBuiltinModule;
+      const { runHealthChecks, defineHealthConfig } = await import("./src/index.ts");
+      const { diskUsage, memory } = await import("./src/checks/system.ts");
+      const config = defineHealthConfig({ subsets: { s: [diskUsage({ maxPercent: 100 }), memory({ minAvailableMb: 0 })] }, cacheTtlMs: 0 });
+      const report = await runHealthChecks(config, "s");
+      console.log(JSON.stringify({ unset: process.getBuiltinModule === undefined, checks: report.checks.map((c) => [c.name, c.status, c.observedUnit]) }));
+    `);
+    assert.equal(code, 0, output);
+    assert.deepEqual(JSON.parse(output), { unset: true, checks: [["disk", "pass", "percent"], ["memory", "pass", "MB"]] });
   });
 });
