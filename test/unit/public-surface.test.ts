@@ -68,4 +68,15 @@ describe("the public surface", () => {
     }
     assert.match(import.meta.resolve(`${pkg.name}/checks/postgres`), /\/dist\/checks\/postgres\.js$/);
   });
+
+  it("the README's API table names every entry, and every check entry in its checks row", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const table = readme.slice(readme.indexOf("## API"), readme.indexOf("\n## ", readme.indexOf("## API") + 1));
+    const checksRow = table.split("\n").find((line) => line.startsWith("| `probekit/checks/<name>`"));
+    assert.ok(checksRow, "no probekit/checks/<name> row in the API table");
+    for (const entry of Object.keys(PUBLIC)) {
+      if (entry.startsWith("./checks/")) assert.ok(checksRow.includes(`\`${entry.slice("./checks/".length)}\``), `${entry} is not in the API table's checks row`);
+      else assert.ok(table.includes(`| \`${pkg.name}${entry.slice(1)}\` |`), `${entry} has no row in the API table`);
+    }
+  });
 });
