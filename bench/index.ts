@@ -148,7 +148,7 @@ async function coldStartSection(settings: BenchSettings): Promise<SectionResult>
     notes: [
       "unbundled: the route imports probekit from node_modules, as Node loads a server-external package; bundled: esbuild bundles it as Next bundles a route (what the drivers' import()s load goes to chunks loaded on first use).",
       "+ms and +MiB: over the bare route of the same kind (the controls: over the unbundled bare route). In-process: from the route's import to the answer's body, without the process's start and exit (steadier). The checks: memory and diskUsage run, postgresHeartbeat is only defined.",
-      "Controls, Node's share: 'loader floor' imports the same four entries of a package with probekit's exports map and five files of no code; 'bare + statfs' starts libuv's thread pool as diskUsage does (any server's first fs/promises call or dns.lookup starts it too).",
+      "Controls, Node's share: 'loader floor' imports the same four entries of a package with probekit's exports map and five files of no code; 'bare + statfs' awaits one statfs as diskUsage does (libuv's pool is already running in an ES-module process, so this is what awaiting one I/O costs). Peak RSS is read at each process's exit.",
     ],
     details: { rounds, rows },
   };
