@@ -10,7 +10,7 @@ import { createServer } from "node:http";
 import { cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { after, describe, it } from "node:test";
+import { after, describe, it, type TestContext } from "node:test";
 import {
   closeHealthChecks,
   defineCheck,
@@ -244,6 +244,52 @@ describe("startHealthRefresh", () => {
     const runs = check.runs;
     await sleep(60);
     assert.equal(check.runs, runs);
+  });
+});
+
+describe("handleHealthRequest(request, config, { after })", () => {
+  /** Date.now, moved by the test: a report's age is read from it. */
+  function clock(t: TestContext) {
+    const start = Date.now();
+    const state = { offsetMs: 0 };
+    t.mock.method(Date, "now", () => start + state.offsetMs);
+    return state;
+  }
+
+  it("answers a stale report at once and hands its refresh to after, as createHealthRoute does", async (t) => {
+    const now = clock(t);
+    const check = counted("c");
+    const config = quietConfig({ subsets: { readiness: [check] }, cacheTtlMs: 1000 });
+    const tasks: (() => Promise<unknown>)[] = [];
+    const options = { after: (task: () => Promise<unknown>) => void tasks.push(task) };
+    const probe = () => handleHealthRequest(new Request("http://localhost/healthcheck/readiness", { headers: { accept: "application/json" } }), config, options);
+
+    assert.equal((await probe()).status, 200);
+    assert.deepEqual([check.runs, tasks.length], [1, 0], "no report yet: the request waits for the run");
+    now.offsetMs = 5_000; // past cacheTtlMs
+    const stale = await probe();
+    assert.equal(stale.status, 200);
+    assert.equal((await stale.json()).status, "pass");
+    assert.deepEqual([check.runs, tasks.length], [1, 1], "answered from the stale report, one refresh handed to after()");
+    await tasks[0]!();
+    assert.equal(check.runs, 2);
+  });
+
+  it("staleMs defaults to 30 s: a report 29 s old is answered at once, one 31 s old is run while the request waits", async (t) => {
+    const now = clock(t);
+    const check = counted("c");
+    const config = quietConfig({ subsets: { readiness: [check] }, cacheTtlMs: 1000 });
+    const tasks: (() => Promise<unknown>)[] = [];
+    const options = { after: (task: () => Promise<unknown>) => void tasks.push(task) };
+    const probe = () => handleHealthRequest(new Request("http://localhost/healthcheck/readiness", { headers: { accept: "application/json" } }), config, options);
+
+    await probe();
+    now.offsetMs = 29_000;
+    await probe();
+    assert.deepEqual([check.runs, tasks.length], [1, 1], "29 s: answered stale");
+    now.offsetMs = 31_000;
+    await probe();
+    assert.deepEqual([check.runs, tasks.length], [2, 1], "31 s: run while the request waited, nothing handed to after()");
   });
 });
 

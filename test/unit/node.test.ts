@@ -4,7 +4,7 @@
  * and the shutdown drain of a real server process.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -144,25 +144,9 @@ describe("installShutdownDrain", () => {
 
   it("on SIGTERM: readiness 503 at once, liveness 200, in-flight requests finish, then exit 0 after drainMs", async () => {
     const drainMs = 1500;
-    const child = spawn(process.execPath, ["--import", "tsx", DRAIN_SERVER], {
-      env: { ...process.env, DRAIN_MS: String(drainMs), SLOW_MS: "800" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-    const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+    const server = await startDrainServer({ DRAIN_MS: String(drainMs), SLOW_MS: "800" });
     try {
-      const port = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), 30_000);
-        child.stdout.on("data", () => {
-          const match = /listening (\d+)/.exec(output);
-          if (match) {
-            clearTimeout(timer);
-            resolve(match[1]!);
-          }
-        });
-      });
-      const origin = `http://127.0.0.1:${port}`;
+      const { origin } = server;
       assert.equal((await fetch(`${origin}/healthcheck/readiness`)).status, 200);
 
       // Requests in flight when the signal comes: a slow check and an ordinary app request.
@@ -170,7 +154,7 @@ describe("installShutdownDrain", () => {
       const work = fetch(`${origin}/work`);
       await new Promise((resolve) => setTimeout(resolve, 100));
       const signalledAt = Date.now();
-      child.kill("SIGTERM");
+      server.child.kill("SIGTERM");
       await new Promise((resolve) => setTimeout(resolve, 100));
 
       const readiness = await fetch(`${origin}/healthcheck/readiness`, { headers: { accept: "application/json" } });
@@ -181,18 +165,125 @@ describe("installShutdownDrain", () => {
       assert.equal((await slowProbe).status, 200, "the probe in flight finished");
       assert.equal(await (await work).text(), "done", "the app request in flight finished");
 
-      const [code, signal] = await exited;
+      const [code, signal] = await server.exited;
       const tookMs = Date.now() - signalledAt;
       assert.equal(signal, null);
-      assert.equal(code, 0, output);
+      assert.equal(code, 0, server.output());
       assert.ok(tookMs >= drainMs, `exited ${tookMs} ms after SIGTERM, before the ${drainMs} ms drain was over`);
       assert.ok(tookMs < drainMs + 5_000, `exited only ${tookMs} ms after SIGTERM`);
-      assert.match(output, /shutting down/);
+      assert.match(server.output(), /shutting down/);
     } finally {
-      child.kill("SIGKILL");
+      server.child.kill("SIGKILL");
+    }
+  });
+
+  it("after the drain: the server closes, the checks' clients close, onDrained runs, in that order, then exit 0", { timeout: 30_000 }, async () => {
+    const server = await startDrainServer({ DRAIN_MS: "200", ON_DRAINED: "log" });
+    try {
+      server.child.kill("SIGTERM");
+      const [code, signal] = await server.exited;
+      assert.deepEqual([code, signal], [0, null], server.output());
+      const output = server.output();
+      const closedAt = output.indexOf("closed db");
+      assert.ok(closedAt !== -1, `the readiness check's client was not closed:\n${output}`);
+      assert.ok(output.indexOf("onDrained") > closedAt, `onDrained did not run after the clients closed:\n${output}`);
+    } finally {
+      server.child.kill("SIGKILL");
+    }
+  });
+
+  it("an onDrained that throws: its message is logged and the process exits 1", { timeout: 30_000 }, async () => {
+    const server = await startDrainServer({ DRAIN_MS: "200", ON_DRAINED: "throw" });
+    try {
+      server.child.kill("SIGTERM");
+      const [code] = await server.exited;
+      assert.equal(code, 1, server.output());
+      assert.match(server.output(), /onDrained failed: flushing the queue failed/);
+    } finally {
+      server.child.kill("SIGKILL");
+    }
+  });
+
+  it("closing that never ends is cut at closeTimeoutMs: the process exits 0 anyway, and says so", { timeout: 30_000 }, async () => {
+    const drainMs = 200;
+    const closeTimeoutMs = 1000;
+    const server = await startDrainServer({ DRAIN_MS: String(drainMs), CLOSE_TIMEOUT_MS: String(closeTimeoutMs), ON_DRAINED: "hang" });
+    try {
+      const signalledAt = Date.now();
+      server.child.kill("SIGTERM");
+      const [code, signal] = await server.exited;
+      const tookMs = Date.now() - signalledAt;
+      assert.deepEqual([code, signal], [0, null], server.output());
+      assert.ok(tookMs >= drainMs + closeTimeoutMs, `exited ${tookMs} ms after SIGTERM, before drainMs + closeTimeoutMs`);
+      assert.ok(tookMs < drainMs + closeTimeoutMs + 4_000, `exited only ${tookMs} ms after SIGTERM`);
+      assert.match(server.output(), /onDrained/);
+      assert.match(server.output(), new RegExp(`closing took longer than ${closeTimeoutMs} ms: exiting anyway`));
+    } finally {
+      server.child.kill("SIGKILL");
+    }
+  });
+
+  it("a second SIGTERM during the drain exits at once", { timeout: 30_000 }, async () => {
+    const drainMs = 30_000;
+    const server = await startDrainServer({ DRAIN_MS: String(drainMs), ON_DRAINED: "log" });
+    try {
+      server.child.kill("SIGTERM");
+      await server.printed(/shutting down/);
+      assert.equal((await fetch(`${server.origin}/healthcheck/readiness`)).status, 503, "the drain has begun");
+      const againAt = Date.now();
+      server.child.kill("SIGTERM");
+      const [code, signal] = await server.exited;
+      const tookMs = Date.now() - againAt;
+      assert.deepEqual([code, signal], [0, null], server.output());
+      assert.ok(tookMs < 5_000, `exited ${tookMs} ms after the second SIGTERM, in a ${drainMs} ms drain`);
+      assert.match(server.output(), /SIGTERM again during the drain: exiting now/);
+      assert.doesNotMatch(server.output(), /onDrained/, "the second signal does not wait for the close");
+    } finally {
+      server.child.kill("SIGKILL");
     }
   });
 });
+
+interface DrainServer {
+  child: ChildProcess;
+  origin: string;
+  /** What it has printed so far. */
+  output(): string;
+  /** Resolves once it has printed a line matching `pattern` (rejects after 15 s). */
+  printed(pattern: RegExp): Promise<void>;
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+/** Starts test/fixtures/drain-server.ts with `env` over this process's; resolves once it listens. */
+async function startDrainServer(env: Record<string, string>): Promise<DrainServer> {
+  const child = spawn(process.execPath, ["--import", "tsx", DRAIN_SERVER], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+  const printed = (pattern: RegExp, waitMs = 15_000) =>
+    new Promise<void>((resolve, reject) => {
+      const settle = () => {
+        if (!pattern.test(output)) return false;
+        clearTimeout(timer);
+        child.stdout!.off("data", settle);
+        resolve();
+        return true;
+      };
+      const timer = setTimeout(() => {
+        child.stdout!.off("data", settle);
+        reject(new Error(`the drain server did not print ${pattern}:\n${output}`));
+      }, waitMs);
+      if (!settle()) child.stdout!.on("data", settle);
+    });
+  try {
+    await printed(/listening \d+/, 30_000);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  const port = /listening (\d+)/.exec(output)![1]!;
+  return { child, origin: `http://127.0.0.1:${port}`, output: () => output, printed, exited };
+}
 
 /** The status of a GET sent with `target` exactly as written. */
 async function rawStatus(origin: string, target: string): Promise<number> {
