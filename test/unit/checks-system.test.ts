@@ -35,6 +35,34 @@ describe("diskUsage", () => {
     assert.equal(check.output, "unavailable: cannot measure /no/such/dir: ENOENT");
   });
 
+  it("by default measures / and warns from 90% full", async () => {
+    // A fresh Node whose file system is 1000 blocks (none reserved for root), 899 then 900 of them used.
+    const { code, output } = await runScript(`
+      const fsp = process.getBuiltinModule("node:fs/promises");
+      const asked = new Set();
+      let used = 0;
+      fsp.statfs = async (path) => (asked.add(path), { blocks: 1000, bfree: 1000 - used, bavail: 1000 - used });
+      (await import("node:module")).syncBuiltinESMExports();
+      const { runHealthChecks, defineHealthConfig } = await import("./src/index.ts");
+      const { diskUsage } = await import("./src/checks/system.ts");
+      const config = defineHealthConfig({ subsets: { s: [diskUsage()] }, cacheTtlMs: 0, logger: false });
+      const seen = [];
+      for (used of [899, 900]) {
+        const [check] = (await runHealthChecks(config, "s")).checks;
+        seen.push([check.status, check.output]);
+      }
+      console.log(JSON.stringify({ asked: [...asked], seen }));
+    `);
+    assert.equal(code, 0, output);
+    assert.deepEqual(JSON.parse(output), {
+      asked: ["/"],
+      seen: [
+        ["pass", "89.9% used"],
+        ["warn", "warning: / is 90% full (max 90%)"],
+      ],
+    });
+  });
+
   it("rejects a nonsense threshold when defined", () => {
     assert.throws(() => diskUsage({ maxPercent: 0 }), TypeError);
     assert.throws(() => diskUsage({ maxPercent: 120 }), TypeError);
@@ -100,6 +128,18 @@ describe("memory", () => {
     const check = await result(memory({ minAvailableMb: 100, ...seams }));
     assert.equal(check.status, "warn");
     assert.equal(check.output, "warning: 66 MB available in the container (min 100 MB)"); // 256 - (200 - 10)
+  });
+
+  it("by default warns below 100 MB available", async () => {
+    const limit = { "memory.max": `${200 * 2 ** 20}\n`, "memory.stat": "inactive_file 0\n" };
+    const short = await cgroup("default-99", "0::/\n", { ...limit, "memory.current": `${101 * 2 ** 20}\n` });
+    const enough = await cgroup("default-100", "0::/\n", { ...limit, "memory.current": `${100 * 2 ** 20}\n` });
+    const warned = await result(memory(short));
+    assert.equal(warned.status, "warn");
+    assert.equal(warned.output, "warning: 99 MB available in the container (min 100 MB)");
+    const passed = await result(memory(enough));
+    assert.equal(passed.status, "pass");
+    assert.equal(passed.output, "100 MB available in the container");
   });
 
   it("no container limit (v2 'max', v1 2^63) means the machine's memory", async () => {

@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
 import { applyPlan, editProxy, healthConfigSource, InitError, planDiff, planInit, readProject } from "../../src/cli/init.ts";
 import { diagnoseProject } from "../../src/cli/project-diagnostics.ts";
 
@@ -32,6 +33,23 @@ async function app(options: { next?: string; src?: boolean; ts?: boolean; deps?:
     await writeFile(join(root, file), content);
   }
   return root;
+}
+
+const EXPORTS = Object.keys((JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { exports: Record<string, unknown> }).exports);
+
+/**
+ * Evaluates the health config init wrote, as the app would, with probekit's entries
+ * read from this repository's src/: the names of the checks in each subset.
+ */
+async function evaluateConfig(root: string, source: string): Promise<Record<string, string[]>> {
+  const local = source.replace(/"probekit(\/[^"]*)?"/g, (_, entry: string | undefined) => {
+    assert.ok(EXPORTS.includes(`.${entry ?? ""}`), `probekit${entry ?? ""} is not an entry of the package`);
+    return JSON.stringify(new URL(`../../src${entry ?? "/index"}.ts`, import.meta.url).href);
+  });
+  const file = join(root, "health.config.mts");
+  await writeFile(file, local);
+  const { default: config } = (await import(pathToFileURL(file).href)) as { default: { subsets: Record<string, { name: string }[]> } };
+  return Object.fromEntries(Object.entries(config.subsets).map(([subset, checks]) => [subset, checks.map((check) => check.name)]));
 }
 
 describe("probekit init: the app it finds", () => {
@@ -71,6 +89,46 @@ describe("probekit init: what it writes", () => {
     assert.match(source, /\/\/ postgresHeartbeat\(\{ client: pool \}\)/);
     assert.match(source, /\/\/ prismaHeartbeat\(\{ prisma \}\)/);
     assert.match(source, /liveness: \[\],\n {4}readiness: \[\n {6}memory\(\),\n {6}postgresHeartbeat/);
+  });
+
+  it("each driver alone: its import, its check from its usual variable, and the subsets it joins", async () => {
+    const cases = [
+      { dep: "mysql2", imports: 'import { mysqlHeartbeat } from "probekit/checks/mysql";', line: "mysqlHeartbeat({ url: process.env.DATABASE_URL }),", check: "mysql", readiness: true },
+      { dep: "@neondatabase/serverless", imports: 'import { neonHeartbeat } from "probekit/checks/neon";', line: "neonHeartbeat({ url: process.env.DATABASE_URL }),", check: "postgres", readiness: true },
+      { dep: "redis", imports: 'import { redisPing } from "probekit/checks/node-redis";', line: "redisPing({ url: process.env.REDIS_URL }),", check: "redis", readiness: false },
+      {
+        dep: "@upstash/redis",
+        imports: 'import { redisPing } from "probekit/checks/upstash";',
+        line: 'redisPing({ name: "upstash", upstash: { url: process.env.UPSTASH_REDIS_REST_URL ?? "", token: process.env.UPSTASH_REDIS_REST_TOKEN ?? "" } }),',
+        check: "upstash",
+        readiness: false,
+      },
+      { dep: "@vercel/edge-config", imports: 'import { edgeConfig } from "probekit/checks/edge-config";', line: "edgeConfig(),", check: "edge-config", readiness: false },
+    ];
+    for (const { dep, imports, line, check, readiness } of cases) {
+      const root = await app({ deps: { [dep]: "^1" } });
+      const source = healthConfigSource(readProject(root));
+      assert.ok(source.split("\n").includes(imports), `${dep}: ${imports}\n${source}`);
+      assert.ok(source.split("\n").includes(`      ${line}`), `${dep}: ${line}\n${source}`);
+      assert.deepEqual(
+        await evaluateConfig(root, source),
+        { liveness: [], readiness: readiness ? ["memory", check] : ["memory"], integrations: ["memory", check, "disk"] },
+        dep,
+      );
+    }
+  });
+
+  it("bullmq and drizzle-orm get a commented line to finish by hand, and no check", async () => {
+    const root = await app({ deps: { bullmq: "^5", "drizzle-orm": "^0.44" } });
+    const source = healthConfigSource(readProject(root));
+    const integrations = /integrations: \[\n([\s\S]*?)\n {4}\],/.exec(source)?.[1]?.split("\n");
+    assert.deepEqual(integrations, [
+      "      memory(),",
+      "      diskUsage({ critical: false }),",
+      '      // bullmqWorkers({ queues: ["your-queue"], connection: { url: process.env.REDIS_URL } }) — from "probekit/checks/bullmq"',
+      "      // Drizzle: pass db.$client to the check of its driver (see the README's Drizzle section)",
+    ]);
+    assert.deepEqual(await evaluateConfig(root, source), { liveness: [], readiness: ["memory"], integrations: ["memory", "disk"] });
   });
 
   it("a fresh app: the config, the route (through the alias) and a new proxy.ts; probekit check then finds no problem", async () => {

@@ -1,11 +1,12 @@
 /**
  * probekit/otel against the real OpenTelemetry metrics SDK (no fake meter): the
- * instruments, their attributes and units, one run per subset per collection, and
- * unregistering.
+ * instruments, their attributes and units, one run per subset per collection, none
+ * during the drain, and unregistering.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { metrics } from "@opentelemetry/api";
+import { defineCheck, runHealthChecks, ServiceUnavailable, setShuttingDown } from "../../src/index.ts";
 import { registerHealthMetrics } from "../../src/otel/index.ts";
 import { counted, failing, passing, quietConfig, warning } from "../helpers/checks.ts";
 import { otelSdk, valueOf } from "../helpers/otel.ts";
@@ -49,6 +50,31 @@ describe("registerHealthMetrics", () => {
       await Promise.all([sdk.collect(), sdk.collect()]);
       assert.equal(check.runs, 2, "served from the cache");
     } finally {
+      unregister();
+      await sdk.shutdown();
+    }
+  });
+
+  it("during the drain a collection runs no check and reports the latest reports", async () => {
+    const sdk = otelSdk();
+    let runs = 0;
+    // Passes on its first run only: a run during the drain would show as a failure.
+    const db = defineCheck({ name: "db", check: () => { if (++runs > 1) throw new ServiceUnavailable("ran during the drain"); } });
+    const other = counted("other");
+    const config = quietConfig({ subsets: { a: [db], b: [other] }, cacheTtlMs: 0 });
+    await runHealthChecks(config, "a");
+    const unregister = registerHealthMetrics(config, { subsets: ["a", "b"], meter: sdk.meter });
+    setShuttingDown(true);
+    try {
+      const points = await sdk.collect();
+      assert.deepEqual([runs, other.runs], [1, 0], "no check ran");
+      assert.equal(valueOf(points, "probekit.subset.status", { subset: "a", status: "pass" }), 1);
+      assert.equal(valueOf(points, "probekit.subset.status", { subset: "a", status: "fail" }), 0);
+      assert.equal(valueOf(points, "probekit.check.status", { subset: "a", check: "db", status: "pass" }), 1);
+      assert.equal(valueOf(points, "probekit.check.runs", { subset: "a", check: "db", status: "pass" }), 1);
+      assert.equal(points.some((point) => point.attributes.subset === "b"), false, "a subset that never ran has no report to give");
+    } finally {
+      setShuttingDown(false);
       unregister();
       await sdk.shutdown();
     }

@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import {
   closeHealthChecks,
   defineCheck,
+  defineHealthConfig,
   HealthCheckError,
   runHealthChecks,
   ServiceReturnedUnexpectedResult,
@@ -198,6 +199,29 @@ describe("runHealthChecks: timeouts", () => {
     assert.equal(signal?.aborted, false);
   });
 
+  it("context.signal first read after the timeout is already aborted; a spread copy of the context has no signal", async () => {
+    let copy: Record<string, unknown> = {};
+    let finish!: (signal: AbortSignal) => void;
+    const lateRead = new Promise<AbortSignal>((resolve) => (finish = resolve));
+    const report = await run([
+      defineCheck({
+        name: "reads late",
+        check: async (context) => {
+          copy = { ...context };
+          await sleep(80);
+          finish(context.signal);
+        },
+      }),
+    ], { timeoutMs: 40 });
+    assert.equal(report.checks[0]!.output, "unavailable: timed out after 40 ms");
+    const signal = await lateRead;
+    assert.ok(signal instanceof AbortSignal);
+    assert.equal(signal.aborted, true);
+    assert.equal((signal.reason as DOMException).name, "TimeoutError");
+    assert.equal(copy.timeoutMs, 40);
+    assert.equal("signal" in copy, false, "the spread copy carries no signal");
+  });
+
   it("leaves no timer behind: a process whose check hangs forever exits right after the report", () => {
     const script = fileURLToPath(new URL("../helpers/hung-check.ts", import.meta.url));
     const started = performance.now();
@@ -338,6 +362,21 @@ describe("runHealthChecks: logging", () => {
     assert.match(logger.lines[0]!.message, /^probekit: s\/db fail: unavailable: unexpected error: Error: password=hunter2$/);
     assert.ok(logger.lines[0]!.details[0] instanceof Error);
     assert.match(logger.lines[1]!.message, /^probekit: s\/disk warn \(non-critical\): warning: 95%$/);
+  });
+
+  it("logs to console by default (errors to console.error, warnings to console.warn), and nothing with logger: false", async (t) => {
+    const error = t.mock.method(console, "error", () => {});
+    const warn = t.mock.method(console, "warn", () => {});
+    const subsets = { s: [passing("ok"), defineCheck({ name: "db", check: () => { throw new ServiceUnavailable("refused", { cause: new Error("connect ECONNREFUSED 10.0.0.1:5432") }); } }), warning("disk", "95%")] };
+    const report = await runHealthChecks(defineHealthConfig({ subsets, cacheTtlMs: 0 }), "s");
+    assert.equal(report.checks[1]!.output, "unavailable: refused");
+    assert.deepEqual(error.mock.calls.map((call) => call.arguments[0]), ["probekit: s/db fail: unavailable: refused (cause: Error: connect ECONNREFUSED 10.0.0.1:5432)"]);
+    assert.ok(error.mock.calls[0]!.arguments[1] instanceof ServiceUnavailable);
+    assert.deepEqual(warn.mock.calls.map((call) => call.arguments[0]), ["probekit: s/disk warn: warning: 95%"]);
+    error.mock.resetCalls();
+    warn.mock.resetCalls();
+    await runHealthChecks(defineHealthConfig({ subsets, cacheTtlMs: 0, logger: false }), "s");
+    assert.equal(error.mock.callCount() + warn.mock.callCount(), 0, "logger: false logs nothing");
   });
 
   it("a logger that throws does not break the run", async () => {
