@@ -27,13 +27,14 @@ const PACKAGES = [
   ["memcached", "memcached"],
   ["nats-server", "nats-server"],
   ["dnsmasq", "dnsmasq"],
+  ["pgbouncer", "pgbouncer"],
   ["openssl", "openssl"],
 ];
 
 const mode = process.env.PROBEKIT_TEST_SETUP ?? "install";
 if (mode === "skip") process.exit(0);
 if (process.platform !== "linux") {
-  console.error("probekit tests: the services the tests start are Debian packages; on this system install PostgreSQL, Redis, RabbitMQ, MariaDB, memcached, NATS, dnsmasq, Prometheus and Chromium yourself, then run with PROBEKIT_TEST_SETUP=skip");
+  console.error("probekit tests: the services the tests start are Debian packages; on this system install PostgreSQL, PgBouncer, Redis, RabbitMQ, MariaDB, memcached, NATS, dnsmasq, Prometheus and Chromium yourself, then run with PROBEKIT_TEST_SETUP=skip");
   process.exit(1);
 }
 

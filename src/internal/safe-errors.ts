@@ -18,11 +18,30 @@ const MESSAGES: Record<string, string> = {
   ETIMEDOUT: "connection timed out",
   UND_ERR_CONNECT_TIMEOUT: "connection timed out",
   UND_ERR_SOCKET: "connection reset",
-  CERT_HAS_EXPIRED: "TLS certificate rejected",
-  DEPTH_ZERO_SELF_SIGNED_CERT: "TLS certificate rejected",
-  SELF_SIGNED_CERT_IN_CHAIN: "TLS certificate rejected",
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "TLS certificate rejected",
-  ERR_TLS_CERT_ALTNAME_INVALID: "TLS certificate rejected",
+  ...Object.fromEntries(
+    [
+      // OpenSSL's verification failures, as Node names them (an untrusted or missing issuer, dates, signatures, a wrong name).
+      "CERT_HAS_EXPIRED",
+      "CERT_NOT_YET_VALID",
+      "DEPTH_ZERO_SELF_SIGNED_CERT",
+      "SELF_SIGNED_CERT_IN_CHAIN",
+      "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+      "UNABLE_TO_GET_ISSUER_CERT",
+      "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+      "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+      "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+      "CERT_SIGNATURE_FAILURE",
+      "CERT_UNTRUSTED",
+      "CERT_REJECTED",
+      "CERT_REVOKED",
+      "CERT_CHAIN_TOO_LONG",
+      "INVALID_CA",
+      "INVALID_PURPOSE",
+      "PATH_LENGTH_EXCEEDED",
+      "HOSTNAME_MISMATCH",
+      "ERR_TLS_CERT_ALTNAME_INVALID",
+    ].map((code) => [code, "TLS certificate rejected"]),
+  ),
 };
 
 /**

@@ -1,13 +1,14 @@
 /**
  * Certificates made for the TLS check's tests with the real `openssl` (Debian's): a CA,
- * leaves it signs (valid, expiring in 2 days, expired, not yet valid, for another name)
- * and a self-signed one; and TLS servers on 127.0.0.1 presenting each.
+ * leaves it signs (valid, expiring in 2 days, expired, not yet valid, for another name),
+ * a leaf signed by an intermediate it signs, and a self-signed one; and TLS servers on
+ * 127.0.0.1 presenting each.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer, type Server } from "node:tls";
+import { createSecureContext, createServer, type Server } from "node:tls";
 
 export interface Leaf {
   key: string;
@@ -19,6 +20,8 @@ export interface TestPki {
   /** Signed by the CA, `days` long from now (or between two dates, `YYYYMMDDHHMMSSZ`), for `names` (DNS: or IP:). */
   leaf(options: { days?: number; start?: string; end?: string; names?: string[] }): Leaf;
   selfSigned(names?: string[]): Leaf;
+  /** A leaf signed by an intermediate CA the CA signs, and that intermediate (a server sends both). */
+  chained(): { leaf: Leaf; intermediate: string };
   destroy(): void;
 }
 
@@ -68,6 +71,18 @@ export function makePki(): TestPki {
       openssl(["req", "-x509", ...EC, "-keyout", `${id}.key`, "-out", `${id}.crt`, "-days", "30", "-subj", `/CN=${names[0]!.replace(/^\w+:/, "")}`, "-addext", `subjectAltName=${names.join(",")}`], dir);
       return { key: readFileSync(join(dir, `${id}.key`), "utf8"), cert: readFileSync(join(dir, `${id}.crt`), "utf8") };
     },
+    chained() {
+      const id = `chain${++count}`;
+      const caExtensions = ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"];
+      openssl(["req", "-new", ...EC, "-keyout", `${id}-ca.key`, "-out", `${id}-ca.csr`, "-subj", "/CN=probekit test intermediate", ...caExtensions], dir);
+      openssl(["ca", "-batch", "-notext", "-config", "ca.cnf", "-cert", "ca.crt", "-keyfile", "ca.key", "-in", `${id}-ca.csr`, "-out", `${id}-ca.crt`, "-days", "30"], dir);
+      openssl(["req", "-new", ...EC, "-keyout", `${id}.key`, "-out", `${id}.csr`, "-subj", "/CN=localhost", "-addext", `subjectAltName=${DEFAULT_NAMES.join(",")}`], dir);
+      openssl(["ca", "-batch", "-notext", "-config", "ca.cnf", "-cert", `${id}-ca.crt`, "-keyfile", `${id}-ca.key`, "-in", `${id}.csr`, "-out", `${id}.crt`, "-days", "90"], dir);
+      return {
+        leaf: { key: readFileSync(join(dir, `${id}.key`), "utf8"), cert: readFileSync(join(dir, `${id}.crt`), "utf8") },
+        intermediate: readFileSync(join(dir, `${id}-ca.crt`), "utf8"),
+      };
+    },
     destroy: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -77,10 +92,30 @@ export function certDate(days: number): string {
   return new Date(Date.now() + days * 86_400_000).toISOString().replace(/[-:T]/g, "").replace(/\.\d+Z$/, "Z");
 }
 
-/** A TLS server on 127.0.0.1 presenting `leaf` (with the CA after it when given), answering nothing. */
-export async function tlsServer(leaf: Leaf, chain?: string): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer({ key: leaf.key, cert: chain === undefined ? leaf.cert : leaf.cert + chain }, (socket) => socket.end());
+/**
+ * A TLS server on 127.0.0.1 presenting `leaf` (with the CA after it when given), answering
+ * nothing; on `port` when given (rejects when it is taken), else on a free one.
+ * `servernames` holds the SNI of each ClientHello that sent one.
+ */
+export async function tlsServer(leaf: Leaf, chain?: string, port = 0): Promise<{ port: number; servernames: string[]; close(): Promise<void> }> {
+  const servernames: string[] = [];
+  const identity = { key: leaf.key, cert: chain === undefined ? leaf.cert : leaf.cert + chain };
+  const context = createSecureContext(identity);
+  const server: Server = createServer(
+    {
+      ...identity,
+      // Called during the ClientHello: the client may close before the server's side of the handshake completes.
+      SNICallback: (servername, done) => {
+        servernames.push(servername);
+        done(null, context);
+      },
+    },
+    (socket) => socket.end(),
+  );
   server.on("tlsClientError", () => {});
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { port: (server.address() as { port: number }).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  return { port: (server.address() as { port: number }).port, servernames, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }

@@ -9,6 +9,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
+import type { Leaf } from "./certificates.ts";
 import { freePort } from "./net.ts";
 
 export const SUPERUSER = "postgres";
@@ -107,5 +108,51 @@ export async function startPostgres(): Promise<PostgresServer> {
       if (running) stop();
       rmSync(root, { recursive: true, force: true });
     },
+  };
+}
+
+/** The `postgres` user's ids when the tests run as root (its files must be its own); undefined otherwise. */
+export function postgresUserIds(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  return {
+    uid: Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim()),
+    gid: Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim()),
+  };
+}
+
+/**
+ * Turns TLS on for a running server, presenting `leaf` (ssl = on through ALTER SYSTEM and a
+ * configuration reload: no restart). Connections that do not ask for TLS still work. The
+ * returned function turns it off again and removes the key.
+ */
+export async function serveTls(server: PostgresServer, leaf: Leaf): Promise<() => Promise<void>> {
+  const dir = mkdtempSync(join(tmpdir(), "probekit-pg-tls-"));
+  const [cert, key] = [join(dir, "server.crt"), join(dir, "server.key")];
+  writeFileSync(cert, leaf.cert);
+  // PostgreSQL refuses a key that its group or others may read.
+  writeFileSync(key, leaf.key, { mode: 0o600 });
+  chmodSync(dir, 0o755);
+  const ids = postgresUserIds();
+  if (ids !== undefined) for (const path of [dir, cert, key]) chownSync(path, ids.uid, ids.gid);
+  const reload = async (settings: string[]) => {
+    for (const setting of settings) await server.admin(setting);
+    await server.admin("select pg_reload_conf()");
+  };
+  await reload([`alter system set ssl_cert_file = '${cert}'`, `alter system set ssl_key_file = '${key}'`, "alter system set ssl = on"]);
+  // The reload is a signal: wait until a new connection gets TLS (a bad key leaves ssl off, and its log says why).
+  for (const deadline = Date.now() + 10_000; ; ) {
+    const sql = postgres(server.url("postgres"), { ssl: "require", max: 1, onnotice: () => {} });
+    const on = await sql`select ssl from pg_stat_ssl where pid = pg_backend_pid()`.then(
+      (rows) => rows[0]?.ssl === true,
+      () => false,
+    );
+    await sql.end({ timeout: 5 });
+    if (on) break;
+    if (Date.now() > deadline) throw new Error("PostgreSQL did not serve TLS within 10 s of the reload (see its log)");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return async () => {
+    await reload(["alter system reset ssl", "alter system reset ssl_cert_file", "alter system reset ssl_key_file"]);
+    rmSync(dir, { recursive: true, force: true });
   };
 }

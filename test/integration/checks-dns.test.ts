@@ -2,9 +2,12 @@
  * dnsResolve against a real dnsmasq (Debian's) on a loopback port: each record type,
  * expected answers present and missing, NXDOMAIN, no records of the type, REFUSED, a
  * server that never answers and one that is paused (cancelled at the timeout) — with
- * public messages that name neither the name asked for nor its answers.
+ * public messages that name neither the name asked for nor its answers; and a name only
+ * /etc/hosts knows, which the check does not find.
  */
 import assert from "node:assert/strict";
+import { lookup } from "node:dns/promises";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { defineHealthConfig, handleHealthRequest } from "../../src/index.ts";
 import { dnsResolve } from "../../src/checks/dns.ts";
@@ -107,5 +110,24 @@ describe("dnsResolve: faults, with safe public messages", () => {
     }
     assert.match(result.output, /^unavailable: (DNS query timed out|timed out after 500 ms)$/);
     assert.equal((await run(dnsResolve({ hostname: "api.app.test", servers: [dns.server] }))).status, "pass");
+  });
+});
+
+describe("dnsResolve is DNS, not getaddrinfo", () => {
+  it("/etc/hosts is not read: localhost, which getaddrinfo finds there, is 'name not found' from a DNS server that has no record of it", async () => {
+    const hostsFile = readFileSync("/etc/hosts", "utf8");
+    assert.match(hostsFile, /^\s*127\.0\.0\.1\s+(\S+\s+)*localhost(\s|$)/m, "the test needs /etc/hosts to map localhost to 127.0.0.1");
+    assert.equal((await lookup("localhost", { family: 4 })).address, "127.0.0.1", "getaddrinfo reads /etc/hosts");
+    // Started with --no-hosts; local=/localhost/ makes it answer NXDOMAIN for the name (rather than REFUSED, as for names outside its zones).
+    const server = await startDnsmasq(["host-record=api.app.test,10.1.2.3", "local=/localhost/"]);
+    try {
+      const served = await run(dnsResolve({ hostname: "api.app.test", servers: [server.server], expect: "10.1.2.3" }));
+      assert.equal(served.status, "pass", `the server answers the names it serves: ${served.detail}`);
+      const hostsOnly = await run(dnsResolve({ hostname: "localhost", servers: [server.server] }));
+      assert.equal(hostsOnly.status, "fail");
+      assert.equal(hostsOnly.output, "unavailable: name not found");
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -1,17 +1,20 @@
 /**
  * postgresHeartbeat against a real PostgreSQL server, healthy and broken in every
  * way the issue lists: stopped, black-holed, wrong password, missing database,
- * connections exhausted, restarted, and hammered by 200 concurrent probes.
+ * connections exhausted, restarted, a TLS certificate the driver rejects, and
+ * hammered by 200 concurrent probes; and through a real PgBouncer in transaction mode.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import postgres from "postgres";
-import { defineHealthConfig, handleHealthRequest } from "../../src/index.ts";
+import { closeHealthChecks, defineHealthConfig, handleHealthRequest, runHealthChecks } from "../../src/index.ts";
 import { postgresHeartbeat } from "../../src/checks/postgres.ts";
 import { query } from "../../src/internal/postgres.ts";
+import { makePki } from "../helpers/certificates.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
-import { PASSWORD, startPostgres, type PostgresServer } from "../helpers/postgres.ts";
+import { startPgBouncer, type PgBouncer } from "../helpers/pgbouncer.ts";
+import { PASSWORD, serveTls, startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 import { runCheckOnce } from "../helpers/checks.ts";
 
 let server: PostgresServer;
@@ -186,6 +189,106 @@ describe("postgresHeartbeat: 200 concurrent probes", () => {
       assert.ok((owners["probekit-counted"] as number) <= 1);
     } finally {
       await sql.end();
+    }
+  });
+});
+
+describe("postgresHeartbeat: a TLS certificate the driver rejects", () => {
+  it("sslmode=verify-full against a self-signed or an untrusted CA's certificate: 'TLS certificate rejected', and the public body names no host, CA or driver text", async () => {
+    const pki = makePki();
+    try {
+      for (const leaf of [pki.selfSigned(), pki.leaf({})]) {
+        const tlsOff = await serveTls(server, leaf);
+        // TLS is served: without verification (sslmode=require) the same server passes.
+        const unverified = postgresHeartbeat({ url: `${url}?sslmode=require`, name: "unverified" });
+        const check = postgresHeartbeat({ url: `${url}?sslmode=verify-full` });
+        const config = defineHealthConfig({ subsets: { readiness: [check], unverified: [unverified] }, logger: false });
+        try {
+          const passing = await run(unverified);
+          assert.equal(passing.status, "pass", passing.detail);
+
+          const result = await run(check);
+          assert.equal(result.output, "unavailable: TLS certificate rejected");
+          assert.match(result.detail, /self-signed certificate|unable to verify the first certificate/, "the driver's reason stays in the detail");
+
+          const response = await handleHealthRequest(new Request("http://app.test/healthcheck/readiness?format=json"), config);
+          assert.equal(response.status, 500);
+          const body = await response.text();
+          assert.equal(JSON.parse(body).checks.postgres[0].output, "unavailable: TLS certificate rejected");
+          for (const secret of ["127.0.0.1", "localhost", String(server.port), "heartbeat", "probekit test CA", "self-signed certificate", "first certificate", "SELF_SIGNED", "UNABLE_TO_VERIFY", "verify-full", PASSWORD]) {
+            assert.ok(!body.includes(secret), `public body leaks ${secret}: ${body}`);
+          }
+        } finally {
+          await closeHealthChecks(config);
+          await tlsOff();
+        }
+      }
+    } finally {
+      pki.destroy();
+    }
+  });
+});
+
+// postgres.js sends the heartbeat (unsafe() without parameters) as a simple Query whatever the pool's
+// `prepare` says, and re-prepares a named statement a server connection lacks: these runs hold the
+// outcome the README promises (PgBouncer-safe), not the option itself.
+describe("postgresHeartbeat({ url }) through PgBouncer in transaction mode", () => {
+  let bouncer: PgBouncer | undefined;
+  let unavailable: string | undefined;
+  before(async () => {
+    try {
+      // Two server connections, handed out in turn: consecutive transactions of one client land on different ones.
+      bouncer = await startPgBouncer(server, { poolSize: 2, roundRobin: true });
+    } catch (error) {
+      // A developer without pgbouncer may skip; CI must not (npm test's set-up step installs it).
+      if (process.env.CI === "true" || !/not installed/.test(String(error))) throw error;
+      unavailable = String(error);
+    }
+  });
+  after(() => bouncer?.stop());
+
+  it("6 checks, each its own pool, on 2 server connections: 40 runs in a row all pass", async (t) => {
+    if (unavailable !== undefined) return t.skip(`PgBouncer is not available: ${unavailable}`);
+    const through = bouncer!.url("heartbeat");
+    const config = defineHealthConfig({
+      subsets: { readiness: Array.from({ length: 6 }, (_, i) => postgresHeartbeat({ url: through, name: `postgres-${i}` })) },
+      cacheTtlMs: 0,
+      logger: false,
+    });
+    // Alongside, a client like the checks' (one connection) notes which server connection runs each of its statements.
+    const watcher = postgres(through, { max: 1, onnotice: () => {} });
+    const backends = new Set<number>();
+    try {
+      for (let round = 0; round < 40; round++) {
+        const [report, [row]] = await Promise.all([runHealthChecks(config, "readiness"), watcher.unsafe("select pg_backend_pid() as pid")]);
+        backends.add(row!.pid as number);
+        const failed = report.checks.filter((check) => check.status !== "pass");
+        assert.deepEqual(failed.map((check) => `${check.name}: ${check.output} (${check.detail})`), [], `round ${round}`);
+        assert.equal(report.checks.length, 6);
+      }
+      assert.ok(backends.size >= 2, `one client's statements ran on ${backends.size} server connection(s): PgBouncer is not moving clients between them`);
+    } finally {
+      await watcher.end();
+      await closeHealthChecks(config);
+    }
+  });
+
+  it("this PgBouncer does break a client that keeps named prepared statements (pg's named query)", async (t) => {
+    if (unavailable !== undefined) return t.skip(`PgBouncer is not available: ${unavailable}`);
+    const client = new pg.Client({ connectionString: bouncer!.url("heartbeat") });
+    const others = postgres(bouncer!.url("heartbeat"), { max: 4, onnotice: () => {} });
+    await client.connect();
+    const errors: string[] = [];
+    try {
+      for (let round = 0; round < 20 && errors.length === 0; round++) {
+        await Promise.all([
+          client.query({ name: "heartbeat", text: "select 1 as ok" }).catch((error: Error) => void errors.push(error.message)),
+          ...Array.from({ length: 4 }, () => others.unsafe("select 1")),
+        ]);
+      }
+      assert.match(errors[0] ?? "no error in 20 rounds", /prepared statement "heartbeat" does not exist/);
+    } finally {
+      await Promise.all([client.end(), others.end()]);
     }
   });
 });

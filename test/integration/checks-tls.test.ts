@@ -1,11 +1,14 @@
 /**
  * tlsCertificate against TLS servers on 127.0.0.1 presenting certificates made here by
  * openssl: a CA and the leaves it signs (valid 90 days, 2 days left, expired, not yet
- * valid, for another name), a self-signed one; plus refused and black-holed ports.
+ * valid, for another name), a self-signed one; plus refused and black-holed ports, and
+ * the default port 443. And what httpEndpoint, whose fetch verifies the certificate,
+ * says about the same servers.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { defineHealthConfig, handleHealthRequest } from "../../src/index.ts";
+import { defineHealthConfig, handleHealthRequest, type Check } from "../../src/index.ts";
+import { httpEndpoint } from "../../src/checks/http.ts";
 import { tlsCertificate } from "../../src/checks/tls.ts";
 import { certDate, makePki, tlsServer, type TestPki } from "../helpers/certificates.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
@@ -39,6 +42,12 @@ after(async () => {
 const run = runCheckOnce;
 
 const tls = (port: string, options: Partial<Parameters<typeof tlsCertificate>[0]> = {}) => tlsCertificate({ host: "localhost", port: ports[port]!, ca: pki.ca, ...options });
+
+/** The public JSON body of a readiness probe made of `check` alone. */
+async function publicBody(check: Check): Promise<string> {
+  const config = defineHealthConfig({ subsets: { readiness: [check] }, logger: false });
+  return (await handleHealthRequest(new Request("http://app.test/healthcheck/readiness?format=json"), config)).text();
+}
 
 describe("tlsCertificate", () => {
   it("a valid certificate from the given CA passes, with the days left as observedValue", async () => {
@@ -99,5 +108,68 @@ describe("tlsCertificate", () => {
     assert.throws(() => tlsCertificate({ host: "" }), /host must be a non-empty string/);
     assert.throws(() => tlsCertificate({ host: "x", port: 0 }), /port must be 1–65535/);
     assert.throws(() => tlsCertificate({ host: "x", warnDays: -1 }), /warnDays must be >= 0/);
+  });
+});
+
+describe("tlsCertificate: a rejected certificate in the public body", () => {
+  it("self-signed, untrusted, another name, expired: the check's own name for it, and neither host, port, CA nor Node's text", async () => {
+    for (const [check, output] of [
+      [tls("self"), "unavailable: certificate is self-signed"],
+      [tlsCertificate({ host: "localhost", port: ports.valid! }), "unavailable: certificate chain not trusted"],
+      [tls("other"), "unavailable: certificate does not match the name"],
+      [tls("expired"), "unavailable: certificate expired"],
+    ] as const) {
+      const body = await publicBody(check);
+      assert.equal(JSON.parse(body).checks.tls[0].output, output);
+      for (const secret of ["localhost", "127.0.0.1", "other.test", String(ports.self), String(ports.valid), String(ports.other), String(ports.expired), "probekit test CA", "self-signed certificate", "unable to", "has expired", "altnames", "verification failed", "DEPTH_ZERO", "UNABLE_TO", "ALTNAME", "CERT_HAS_EXPIRED"]) {
+        assert.ok(!body.includes(secret), `public body leaks ${secret}: ${body}`);
+      }
+    }
+  });
+});
+
+describe("tlsCertificate: the default port is 443", () => {
+  it("{ host } alone connects to port 443, sending the host as SNI", async () => {
+    let server: Awaited<ReturnType<typeof tlsServer>>;
+    try {
+      server = await tlsServer(pki.leaf({ days: 90 }), undefined, 443);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const why = code === "EADDRINUSE" ? "something else listens on 127.0.0.1:443 (ss -ltnp 'sport = :443' says what)" : code === "EACCES" ? "binding port 443 needs root or CAP_NET_BIND_SERVICE" : String(error);
+      assert.fail(`cannot listen on 127.0.0.1:443 to test the default port: ${why}`);
+    }
+    try {
+      const result = await run(tlsCertificate({ host: "localhost", ca: pki.ca }));
+      assert.equal(result.status, "pass", result.detail);
+      assert.equal(result.output, "expires in 89 days");
+      assert.deepEqual(server.servernames, ["localhost"], "one ClientHello, with the host as SNI");
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("httpEndpoint over HTTPS: a certificate fetch rejects reads 'TLS certificate rejected'", () => {
+  it("self-signed, signed by an untrusted CA, a chain ending in an untrusted CA, an intermediate of an unknown root: the shared safe message, and neither host, port, CA nor fetch's text in the public body", async () => {
+    const withChain = await tlsServer(pki.leaf({ days: 90 }), pki.ca);
+    const { leaf, intermediate } = pki.chained();
+    const withIntermediate = await tlsServer(leaf, intermediate);
+    try {
+      for (const port of [ports.self!, ports.valid!, withChain.port, withIntermediate.port]) {
+        // Named: the default name, http:<host> (the url option's JSDoc), would put host and port in the public body.
+        const check = httpEndpoint({ url: `https://localhost:${port}/health`, name: "payments" });
+        const result = await run(check);
+        assert.equal(result.output, "unavailable: TLS certificate rejected", `port ${port}: ${result.detail}`);
+        assert.match(result.detail, /self-signed certificate|unable to verify the first certificate|unable to get local issuer certificate/, "fetch's reason stays in the detail");
+        const body = await publicBody(check);
+        assert.equal(JSON.parse(body).checks.payments[0].output, "unavailable: TLS certificate rejected");
+        for (const secret of ["localhost", "127.0.0.1", String(port), "/health", "probekit test CA", "self-signed certificate", "unable to", "fetch failed", "DEPTH_ZERO", "SELF_SIGNED", "UNABLE_TO"]) {
+          assert.ok(!body.includes(secret), `public body leaks ${secret}: ${body}`);
+        }
+      }
+    } finally {
+      await withChain.close();
+      await withIntermediate.close();
+    }
   });
 });

@@ -37,7 +37,7 @@ describe("npm test's set-up step on a machine without the services", { skip: !ro
     assert.equal(result.status, 1, result.stderr);
     const lines = result.stderr.trimEnd().split("\n");
     assert.equal(lines.length, 1, result.stderr);
-    assert.match(lines[0]!, /^probekit tests: missing postgresql, util-linux, mariadb-server, nats-server, dnsmasq: run {2}sudo sh -c 'apt-get update && apt-get install -y --no-install-recommends postgresql util-linux mariadb-server nats-server dnsmasq'/);
+    assert.match(lines[0]!, /^probekit tests: missing postgresql, util-linux, mariadb-server, nats-server, dnsmasq, pgbouncer: run {2}sudo sh -c 'apt-get update && apt-get install -y --no-install-recommends postgresql util-linux mariadb-server nats-server dnsmasq pgbouncer'/);
     assert.equal(result.stdout, "");
   });
 
