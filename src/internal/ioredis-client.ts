@@ -32,6 +32,9 @@ export async function ioredisClient(url: string, connectTimeout: number, who: st
     connectTimeout,
     // Fail a command instead of queueing it while the server is away; reconnect in the background.
     maxRetriesPerRequest: 0,
+    // No ready check: it holds commands while the server loads its data, so a client that
+    // connects during a load (after a restart) would time out instead of saying so.
+    enableReadyCheck: false,
     retryStrategy: (times: number) => Math.min(times * 200, 2000),
     connectionName: "probekit",
   });

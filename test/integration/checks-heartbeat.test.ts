@@ -1,6 +1,7 @@
 /**
  * Worker heartbeats through a real redis-server (and Upstash REST): publishers on
- * timers, the cluster and local checks reading them, staleness after a stop.
+ * timers (their default TTL and interval as Redis reports them), the cluster and local
+ * checks reading them, staleness after a stop, the default unhealthy statuses.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -68,6 +69,43 @@ describe("Redis worker heartbeats", () => {
     await sleep(120);
     assert.equal((await run(check)).status, "pass");
     assert.equal((await run(clusterHeartbeat({ url: redis.url(), cluster: "jobs", unhealthyStatuses: ["RUNNING"] }))).status, "fail");
+  });
+
+  it("a worker reporting 'stopped' (a default unhealthy status) is not alive: both checks fail, naming it", async () => {
+    publish({ url: redis.url(), cluster: "halted", host: "h1", intervalMs: 50, ttlMs: 300, status: "stopped" });
+    await sleep(120);
+    const cluster = await run(clusterHeartbeat({ url: redis.url(), cluster: "halted" }));
+    assert.equal(cluster.status, "fail");
+    assert.equal(cluster.output, "unavailable: all 1 workers of halted report stopped");
+    const local = await run(localHeartbeat({ url: redis.url(), cluster: "halted", host: "h1" }));
+    assert.equal(local.status, "fail");
+    assert.equal(local.output, "unavailable: h1 reports stopped");
+  });
+
+  it("defaults: the host's key is set every 1 s with a 3 s TTL, as Redis reports them (keyspace events, PTTL)", async () => {
+    const key = "probekit:heartbeat:{defaults}:host:d1";
+    const client = new IoRedis(redis.url());
+    const subscriber = new IoRedis(redis.url());
+    // Redis publishes every SET of the key (https://redis.io/docs/latest/develop/use/keyspace-notifications/).
+    await client.config("SET", "notify-keyspace-events", "K$");
+    const beats: { at: number; pttl: Promise<number> }[] = [];
+    subscriber.on("message", (_channel: string, event: string) => {
+      if (event === "set") beats.push({ at: performance.now(), pttl: client.pttl(key) });
+    });
+    try {
+      await subscriber.subscribe(`__keyspace@0__:${key}`);
+      publish({ url: redis.url(), cluster: "defaults", host: "d1" });
+      // A beat at once, then at 1, 2 and 3 s.
+      for (let waited = 0; beats.length < 4 && waited < 4500; waited += 50) await sleep(50);
+      const gaps = beats.slice(1, 4).map((beat, index) => beat.at - beats[index]!.at);
+      assert.equal(gaps.length, 3, `${beats.length} beats in 4.5 s`);
+      assert.ok(gaps.every((gap) => gap > 800 && gap < 1300), `beat every 1 s: ${gaps.map(Math.round).join(", ")} ms apart`);
+      for (const pttl of await Promise.all(beats.map((beat) => beat.pttl))) assert.ok(pttl <= 3000 && pttl > 2000, `PTTL right after a beat: ${pttl}`);
+    } finally {
+      subscriber.disconnect();
+      await client.config("SET", "notify-keyspace-events", "");
+      client.disconnect();
+    }
   });
 
   it("the local check passes for this host only while its own beat is fresh", async () => {

@@ -1,9 +1,11 @@
 /**
  * memcachedRoundtrip against a real memcached (Debian's `memcached`): healthy with a
  * server list and with the app's memjs client; refused, black-holed, paused mid-run
- * (the timed-out socket is destroyed: the process exits), restarted; keys never shared.
+ * (the timed-out socket is destroyed: the process exits), restarted; keys never shared,
+ * and the expiry memcached gives them.
  */
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import memjs from "memjs";
 import { closeHealthChecks, defineHealthConfig, handleHealthRequest, runHealthChecks } from "../../src/index.ts";
@@ -11,7 +13,7 @@ import { memcachedRoundtrip, type MemjsClient } from "../../src/checks/memcached
 import { runScript } from "../helpers/child-process.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { startMemcached, type MemcachedServer } from "../helpers/memcached.ts";
-import { runCheckOnce } from "../helpers/checks.ts";
+import { runCheckOnce, sleep } from "../helpers/checks.ts";
 
 let server: MemcachedServer;
 
@@ -41,6 +43,32 @@ function recordingClient(): { client: memjs.Client; keys: string[]; operations: 
   return { client, keys, operations };
 }
 
+/**
+ * The stores memcached logs as it makes them (`watch mutations`, memcached >= 1.6:
+ * https://github.com/memcached/memcached/wiki/LogStreams), with the TTL it gave each key.
+ */
+async function watchMutations(): Promise<{ stores: { key: string; cmd: string; ttl: number }[]; close(): void }> {
+  const socket = connect(server.port, "127.0.0.1");
+  const stores: { key: string; cmd: string; ttl: number }[] = [];
+  let buffered = "";
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        if (line.startsWith("OK")) resolve();
+        const store = /type=item_store key=(\S+) status=stored cmd=(\S+) ttl=(-?\d+)/.exec(line);
+        // The stream URL-encodes keys.
+        if (store !== null) stores.push({ key: decodeURIComponent(store[1]!), cmd: store[2]!, ttl: Number(store[3]) });
+      }
+    });
+    socket.write("watch mutations\r\n");
+  });
+  return { stores, close: () => socket.destroy() };
+}
+
 describe("memcachedRoundtrip: healthy", () => {
   it("passes with a server list (its own client), and closes what it owns", async () => {
     const check = memcachedRoundtrip({ servers: server.servers });
@@ -67,6 +95,29 @@ describe("memcachedRoundtrip: healthy", () => {
       await check.close?.();
       assert.equal((await client.set("still-open", "yes", {})), true, "the app's client is left open");
     } finally {
+      client.close();
+    }
+  });
+
+  it("sets its key with a 10 s expiry by default (expiresS), as memcached logs the store, with a server list and with the app's client", async () => {
+    const watch = await watchMutations();
+    const { client } = recordingClient();
+    try {
+      const sources = { "server list": { servers: server.servers }, "the app's client": { client }, "expiresS: 60": { client, expiresS: 60 } };
+      for (const [label, source] of Object.entries(sources)) {
+        const check = memcachedRoundtrip(source);
+        const seen = watch.stores.length;
+        assert.equal((await run(check)).status, "pass", label);
+        await check.close?.();
+        // The log stream runs a moment behind the store.
+        for (let waited = 0; watch.stores.length === seen && waited < 2000; waited += 20) await sleep(20);
+        const stored = watch.stores.slice(seen);
+        assert.equal(stored.length, 1, `${label}: ${JSON.stringify(stored)}`);
+        assert.match(stored[0]!.key, /^probekit:[0-9a-f-]{36}$/, label);
+        assert.deepEqual({ cmd: stored[0]!.cmd, ttl: stored[0]!.ttl }, { cmd: "set", ttl: "expiresS" in source ? 60 : 10 }, label);
+      }
+    } finally {
+      watch.close();
       client.close();
     }
   });

@@ -19,7 +19,7 @@ import { FileMigrationProvider, Kysely, Migrator, PostgresDialect } from "kysely
 import { runner as pgMigrate } from "node-pg-migrate";
 import pg from "pg";
 import postgres from "postgres";
-import { defineHealthConfig, runHealthChecks } from "../../src/index.ts";
+import { closeHealthChecks, defineHealthConfig, runHealthChecks } from "../../src/index.ts";
 import { pendingMigrations, type PendingMigrationsOptions } from "../../src/checks/migrations.ts";
 import { migrationFolders } from "../helpers/migration-folders.ts";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
@@ -35,9 +35,14 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+/** Runs the check once and closes what it owns: each owned pool holds a connection of the server's 30. */
 async function check(options: PendingMigrationsOptions) {
   const config = defineHealthConfig({ subsets: { s: [pendingMigrations(options)] }, cacheTtlMs: 0, logger: false });
-  return (await runHealthChecks(config, "s")).checks[0]!;
+  try {
+    return (await runHealthChecks(config, "s")).checks[0]!;
+  } finally {
+    await closeHealthChecks(config);
+  }
 }
 
 const { folder, variant } = migrationFolders(() => work);
@@ -268,6 +273,37 @@ describe("knex (knex.migrate.latest)", () => {
     assert.equal((await check({ tool: "knex", url, migrationsDir: newer })).output, "unavailable: 1 migration to apply: 20240103000000_posts.cjs");
     const older = await variant(dir, "knex-older", { remove: ["20240102000000_email.cjs"] });
     assert.match((await check({ tool: "knex", url, migrationsDir: older })).output, /does not know \(a newer deploy\?\): 20240102000000_email\.cjs$/);
+  });
+
+  it("extensions: only files with the listed extensions are migrations, as knex's loadExtensions decides", async () => {
+    const url = await server.createDatabase("knex_extensions");
+    const dir = await folder("knex-extensions", {
+      "20240101000000_init.js": `exports.up = (knex) => knex.schema.createTable("users", (t) => { t.increments("id"); });\nexports.down = (knex) => knex.schema.dropTable("users");\n`,
+      "20240102000000_email.cjs": `exports.up = (knex) => knex.schema.alterTable("users", (t) => { t.text("email"); });\nexports.down = () => {};\n`,
+      "20240103000000_draft.ts": "export const up = () => {};\n",
+      "NOTES.md": "not a migration",
+    });
+    const extensions = [".js", ".cjs"];
+    const knex = knexFactory({ client: "pg", connection: url });
+    await knex.migrate.latest({ directory: dir, loadExtensions: extensions });
+    await knex.destroy();
+    const result = await check({ tool: "knex", url, migrationsDir: dir, extensions });
+    assert.equal(result.status, "pass", result.detail);
+    assert.equal(result.output, "up to date (2 migrations)");
+    // knex's own default list has .ts: without the app's list the draft counts.
+    assert.equal((await check({ tool: "knex", url, migrationsDir: dir })).output, "unavailable: 1 migration to apply: 20240103000000_draft.ts");
+  });
+
+  it("lists 5 pending names by default (maxListed), then how many more", async () => {
+    const url = await server.createDatabase("knex_seven_pending");
+    const migration = "exports.up = () => {};\nexports.down = () => {};\n";
+    const dir = await folder("knex-one-applied", { "0001_m.cjs": migration });
+    const knex = knexFactory({ client: "pg", connection: url });
+    await knex.migrate.latest({ directory: dir });
+    await knex.destroy();
+    const newer = await variant(dir, "knex-seven-pending", { add: Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`000${i + 2}_m.cjs`, migration])) });
+    const result = await check({ tool: "knex", url, migrationsDir: newer });
+    assert.equal(result.output, "unavailable: 7 migrations to apply: 0002_m.cjs, 0003_m.cjs, 0004_m.cjs, 0005_m.cjs, 0006_m.cjs, … (+2 more)");
   });
 });
 

@@ -1,9 +1,13 @@
 /**
  * redisPing and cacheRoundtrip against a real redis-server, through every client
  * they accept (ioredis, node-redis, a URL, @upstash/redis against a local server
- * speaking Upstash's REST protocol backed by that same Redis), healthy and broken.
+ * speaking Upstash's REST protocol backed by that same Redis), healthy and broken,
+ * and against a real replica and a server loading its dataset.
  */
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Redis as UpstashRedis } from "@upstash/redis";
 import { Redis as IoRedis } from "ioredis";
@@ -13,7 +17,7 @@ import { cacheRoundtrip, redisPing } from "../../src/checks/redis.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { REDIS_PASSWORD, startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startUpstashServer, type UpstashServer } from "../helpers/upstash-server.ts";
-import { runCheckOnce } from "../helpers/checks.ts";
+import { runCheckOnce, sleep } from "../helpers/checks.ts";
 
 let redis: RedisServer;
 let upstash: UpstashServer;
@@ -39,6 +43,13 @@ const ran = new Set<Check>();
 async function run(check: Check, timeoutMs = 3000) {
   ran.add(check);
   return runCheckOnce(check, timeoutMs);
+}
+
+/** The lifetime a SET gives its key, in ms, from its PX or EX option (clients spell it either way, in any case). */
+function ttlMsOf(set: string[]): number | undefined {
+  const at = set.findIndex((arg, index) => index > 2 && /^(PX|EX)$/i.test(arg));
+  if (at === -1) return undefined;
+  return Number(set[at + 1]) * (set[at]!.toUpperCase() === "EX" ? 1000 : 1);
 }
 
 /** Every way the checks can reach Redis, built fresh for each test. */
@@ -79,6 +90,48 @@ describe("redisPing and cacheRoundtrip: every client", () => {
       assert.deepEqual(await admin.keys("probekit:cache:*"), []);
     } finally {
       await close();
+    }
+  });
+
+  it("cacheRoundtrip sets its key with a 10 s TTL, as the server receives the SET (MONITOR), through every client", async () => {
+    const { all, close } = await sources();
+    const monitor = await admin.monitor();
+    const sets: string[][] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (args[0]?.toUpperCase() === "SET" && args[1]?.startsWith("probekit:cache:ttl:")) sets.push(args);
+    });
+    try {
+      for (const [label, source] of Object.entries(all)) {
+        const seen = sets.length;
+        const result = await run(cacheRoundtrip({ ...source, name: "ttl" }));
+        assert.equal(result.status, "pass", `${label}: ${result.detail}`);
+        // MONITOR streams what the server ran a moment after it ran it.
+        for (let waited = 0; sets.length === seen && waited < 2000; waited += 20) await sleep(20);
+        assert.equal(sets.length, seen + 1, `${label}: one SET of the probe key`);
+        assert.equal(ttlMsOf(sets.at(-1)!), 10_000, `${label}: ${sets.at(-1)!.join(" ")}`);
+      }
+    } finally {
+      monitor.disconnect();
+      await close();
+    }
+  });
+
+  it("cacheRoundtrip: the key Redis holds while the check reads it back has that TTL (PTTL)", async () => {
+    const io = new IoRedis(redis.url(), { lazyConnect: true });
+    await io.connect();
+    try {
+      const pttls: number[] = [];
+      const watched = {
+        call: async (command: string, ...args: (string | number)[]) => {
+          if (command === "GET") pttls.push(await admin.pttl(String(args[0])));
+          return io.call(command, ...args);
+        },
+      };
+      assert.equal((await run(cacheRoundtrip({ redis: watched }))).status, "pass");
+      assert.equal(pttls.length, 1);
+      assert.ok(pttls[0]! <= 10_000 && pttls[0]! > 9000, `PTTL ${pttls[0]}`);
+    } finally {
+      io.disconnect();
     }
   });
 
@@ -196,6 +249,90 @@ describe("redisPing: faults, with safe public messages", () => {
         result = await run(check);
       }
       assert.equal(result.status, "pass", result.detail);
+    }
+  });
+});
+
+describe("redisPing and cacheRoundtrip: a replica and a loading server, named safely", () => {
+  it("a real replica: cacheRoundtrip fails 'redis is read-only (a replica)', redisPing passes, nothing of the address in the public body", async () => {
+    const replica = await startRedis({ replicaOf: redis });
+    const io = new IoRedis(replica.url(), { lazyConnect: true });
+    await io.connect();
+    const nodeRedis = createClient({ url: replica.url() });
+    nodeRedis.on("error", () => {});
+    await nodeRedis.connect();
+    try {
+      const sourcesByLabel = {
+        "owned ioredis": { url: replica.url() },
+        "owned node-redis": { url: replica.url(), driver: "redis" as const },
+        "the app's ioredis": { redis: io },
+        "the app's node-redis": { redis: nodeRedis },
+      };
+      for (const [label, source] of Object.entries(sourcesByLabel)) {
+        assert.equal((await run(redisPing(source))).status, "pass", label);
+        const cache = cacheRoundtrip(source);
+        const result = await run(cache);
+        assert.equal(result.output, "unavailable: redis is read-only (a replica)", `${label}: ${result.detail}`);
+        const config = defineHealthConfig({ subsets: { readiness: [cache] }, logger: false });
+        const response = await handleHealthRequest(new Request("http://app.test/healthcheck/readiness?format=json"), config);
+        assert.equal(response.status, 500, label); // failureStatus's default
+        const body = await response.text();
+        assert.ok(body.includes("redis is read-only (a replica)"), `${label}: ${body}`);
+        for (const secret of ["127.0.0.1", String(replica.port), String(redis.port), REDIS_PASSWORD, "READONLY"]) {
+          assert.ok(!body.includes(secret), `${label}: public body leaks ${secret}: ${body}`);
+        }
+      }
+    } finally {
+      io.disconnect();
+      await nodeRedis.quit();
+      await replica.stop();
+    }
+  });
+
+  it("a server loading its dataset (DEBUG RELOAD): both checks fail 'redis is loading its data'", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "probekit-redis-"));
+    // DEBUG RELOAD saves dump.rdb in --dir, then loads it as a restarting server would.
+    const loading = await startRedis({ args: ["--dir", dir, "--enable-debug-command", "yes"] });
+    const control = new IoRedis(loading.url());
+    const watcher = new IoRedis(loading.url());
+    control.on("error", () => {});
+    watcher.on("error", () => {});
+    const isLoading = async () => /^loading:1\r?$/m.test(await watcher.info("persistence"));
+    try {
+      // 20 000 keys at key-load-delay 100 µs each: at least 2 s of loading on any machine
+      // (far longer where sleeps are coarse; the server is stopped mid-load). Clients
+      // are served every 1 KB read (loading-process-events-interval-bytes).
+      await control.call("DEBUG", "POPULATE", "20000");
+      await control.config("SET", "key-load-delay", "100");
+      await control.config("SET", "loading-process-events-interval-bytes", "1024");
+      const checks: Record<string, Check> = {
+        "cacheRoundtrip, owned ioredis": cacheRoundtrip({ url: loading.url() }),
+        "cacheRoundtrip, owned node-redis": cacheRoundtrip({ url: loading.url(), driver: "redis" }),
+        "redisPing, owned ioredis": redisPing({ url: loading.url() }),
+        "redisPing, owned node-redis": redisPing({ url: loading.url(), driver: "redis" }),
+      };
+      // Connected before the load, as clients are when a replica resyncs under them.
+      for (const [label, check] of Object.entries(checks)) assert.equal((await run(check)).status, "pass", label);
+      void control.call("DEBUG", "RELOAD").catch(() => {});
+      for (let waited = 0; !(await isLoading()) && waited < 5000; waited += 20) await sleep(20);
+      assert.ok(await isLoading(), "the server is loading");
+      // And clients that first connect during the load, as a pod's do after Redis restarts
+      // (ioredis's ready check would hold their commands until the load ends: a timeout).
+      Object.assign(checks, {
+        "cacheRoundtrip, owned ioredis, connecting during the load": cacheRoundtrip({ url: loading.url() }),
+        "redisPing, owned ioredis, connecting during the load": redisPing({ url: loading.url() }),
+        "redisPing, owned node-redis, connecting during the load": redisPing({ url: loading.url(), driver: "redis" }),
+      });
+      for (const [label, check] of Object.entries(checks)) {
+        const result = await run(check);
+        assert.equal(result.output, "unavailable: redis is loading its data", `${label}: ${result.detail}`);
+      }
+      assert.ok(await isLoading(), "still loading after the probes: they ran during the load");
+    } finally {
+      control.disconnect();
+      watcher.disconnect();
+      await loading.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
