@@ -250,7 +250,7 @@ export async function bunSection(settings: BenchSettings, resultsDir: string): P
   if (!existsSync(BUN)) {
     return { id: "bun", title: "3. Bun.serve", columns: [{ key: "contender", label: "contender" }], rows: [], notes: [`skipped: ${BUN} is missing`] };
   }
-  const names = ["constant", "probekit"] as const;
+  const names = ["constant", "probekit", "reads"] as const;
   const profiles = await Promise.all(names.map((name) => profileArgs(settings, resultsDir, `bun-${name}`)));
   const measured = await withServers(
     names.map((name, index) => startChildServer(`bun ${name}`, BUN, [...profiles[index]!, BUN_SERVER, name], { cwd: REPO })),
@@ -275,9 +275,12 @@ export async function bunSection(settings: BenchSettings, resultsDir: string): P
     rows: [
       throughputRow("constant Response (reference)", constant, constant, undefined),
       throughputRow("liveness ?? handleHealthRequest", measured.get("probekit")!, constant, { min: 0.95, text: "≥ 0.95×" }),
+      throughputRow("control: the constant after reading method, url, Accept, Authorization", measured.get("reads")!, constant, undefined),
     ],
     notes: [
       ...THROUGHPUT_NOTES,
+      "control: what any handler that answers by path and Accept pays before its answer, in Bun (request.headers builds",
+      "the Headers object on first use). probekit reads the same four, the method and url twice (liveness, then the handler).",
       `Pipelined (${BUN_PIPELINING} per connection): with one request in flight, autocannon, not Bun, is the bottleneck`,
       "and both contenders read alike (p99 then counts a whole pipeline).",
       ...(await profileNotes(settings, resultsDir, names.map((name) => `bun-${name}`))),
