@@ -248,25 +248,28 @@ describe("startHealthRefresh", () => {
 });
 
 describe("handleHealthRequest(request, config, { after })", () => {
-  /** Date.now, moved by the test: a report's age is read from it. */
-  function clock(t: TestContext) {
+  /**
+   * A readiness subset of one counted check (cacheTtlMs 1 s) probed through handleHealthRequest
+   * with `after` collecting its tasks, and Date.now moved by the test: a report's age is read from it.
+   */
+  function staleSetup(t: TestContext) {
     const start = Date.now();
-    const state = { offsetMs: 0 };
-    t.mock.method(Date, "now", () => start + state.offsetMs);
-    return state;
-  }
-
-  it("answers a stale report at once and hands its refresh to after, as createHealthRoute does", async (t) => {
-    const now = clock(t);
+    const clock = { offsetMs: 0 };
+    t.mock.method(Date, "now", () => start + clock.offsetMs);
     const check = counted("c");
     const config = quietConfig({ subsets: { readiness: [check] }, cacheTtlMs: 1000 });
     const tasks: (() => Promise<unknown>)[] = [];
     const options = { after: (task: () => Promise<unknown>) => void tasks.push(task) };
     const probe = () => handleHealthRequest(new Request("http://localhost/healthcheck/readiness", { headers: { accept: "application/json" } }), config, options);
+    return { clock, check, tasks, probe };
+  }
+
+  it("answers a stale report at once and hands its refresh to after, as createHealthRoute does", async (t) => {
+    const { clock, check, tasks, probe } = staleSetup(t);
 
     assert.equal((await probe()).status, 200);
     assert.deepEqual([check.runs, tasks.length], [1, 0], "no report yet: the request waits for the run");
-    now.offsetMs = 5_000; // past cacheTtlMs
+    clock.offsetMs = 5_000; // past cacheTtlMs
     const stale = await probe();
     assert.equal(stale.status, 200);
     assert.equal((await stale.json()).status, "pass");
@@ -276,18 +279,13 @@ describe("handleHealthRequest(request, config, { after })", () => {
   });
 
   it("staleMs defaults to 30 s: a report 29 s old is answered at once, one 31 s old is run while the request waits", async (t) => {
-    const now = clock(t);
-    const check = counted("c");
-    const config = quietConfig({ subsets: { readiness: [check] }, cacheTtlMs: 1000 });
-    const tasks: (() => Promise<unknown>)[] = [];
-    const options = { after: (task: () => Promise<unknown>) => void tasks.push(task) };
-    const probe = () => handleHealthRequest(new Request("http://localhost/healthcheck/readiness", { headers: { accept: "application/json" } }), config, options);
+    const { clock, check, tasks, probe } = staleSetup(t);
 
     await probe();
-    now.offsetMs = 29_000;
+    clock.offsetMs = 29_000;
     await probe();
     assert.deepEqual([check.runs, tasks.length], [1, 1], "29 s: answered stale");
-    now.offsetMs = 31_000;
+    clock.offsetMs = 31_000;
     await probe();
     assert.deepEqual([check.runs, tasks.length], [2, 1], "31 s: run while the request waited, nothing handed to after()");
   });
