@@ -20,9 +20,12 @@ const MESSAGES: Record<string, string> = {
   UND_ERR_SOCKET: "connection reset",
   ...Object.fromEntries(
     [
-      // OpenSSL's verification failures, as Node names them (an untrusted or missing issuer, dates, signatures, a wrong name).
+      // OpenSSL's certificate verification failures, as Node names them (an untrusted or missing issuer, dates,
+      // signatures, a wrong name): all but the CRL ones, which a client checks only when given a CRL.
       "CERT_HAS_EXPIRED",
       "CERT_NOT_YET_VALID",
+      "ERROR_IN_CERT_NOT_BEFORE_FIELD",
+      "ERROR_IN_CERT_NOT_AFTER_FIELD",
       "DEPTH_ZERO_SELF_SIGNED_CERT",
       "SELF_SIGNED_CERT_IN_CHAIN",
       "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
