@@ -55,7 +55,16 @@ export function connectionFrom(options: { sql?: PostgresJsSql; client?: PgQuerya
  * postgres.js query is cancelled on the server; a pg query cannot be.
  */
 export function query(connection: PostgresConnection, text: string, signal: AbortSignal, timeoutMs: number): Promise<readonly Record<string, unknown>[]> {
-  return guarded(signal, () => retriedIfStale(signal, STALE, () => send(connection, text, signal, timeoutMs)), safePostgresError);
+  return guarded(signal, () => retriedIfStale(signal, STALE, () => send(connection, text, signal, timeoutMs), () => dropOwnedPool(connection)), safePostgresError);
+}
+
+/**
+ * A pool the check owns is retried on a new one: after `read ECONNRESET` postgres.js
+ * 3.4 keeps the failed query on the connection, and the next query on it waits forever
+ * (porsager/postgres#1130). The old pool is ended in the background, bounded by its deadline.
+ */
+function dropOwnedPool(connection: PostgresConnection): void {
+  if (connection.kind === "url") void connection.pool.close();
 }
 
 const STALE = new Set(["57P01", "57P02", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE"]);

@@ -130,13 +130,15 @@ export async function guarded<T>(signal: AbortSignal, operation: () => PromiseLi
 /**
  * Runs `attempt`, and once more when it fails with one of `stale`'s codes: a pooled
  * connection the server closed since the last run (a restart, a failover) is not an
- * outage. Never after the runner's abort.
+ * outage. Never after the runner's abort. `beforeRetry` may drop what the first
+ * attempt used (a pool the check owns), so the retry starts on a new connection.
  */
-export async function retriedIfStale<T>(signal: AbortSignal, stale: ReadonlySet<string>, attempt: () => Promise<T>): Promise<T> {
+export async function retriedIfStale<T>(signal: AbortSignal, stale: ReadonlySet<string>, attempt: () => Promise<T>, beforeRetry?: () => void): Promise<T> {
   try {
     return await attempt();
   } catch (error) {
     if (signal.aborted || !stale.has(errorCode(error) ?? "")) throw error;
+    beforeRetry?.();
     return await attempt();
   }
 }

@@ -170,6 +170,29 @@ describe("postgresHeartbeat: faults, with safe public messages", () => {
   });
 });
 
+describe("postgresHeartbeat: a connection the server closed since the last run", () => {
+  it("is retried once: the run after pg_terminate_backend passes, on a new connection", async () => {
+    const retryUrl = await server.createDatabase("retry_once");
+    const check = postgresHeartbeat({ url: retryUrl });
+    const backends = () => server.admin(`select pid from pg_stat_activity where datname = 'retry_once' and application_name = 'probekit'`);
+    try {
+      // Whether the driver has seen the close before the next query is a race: most rounds it has.
+      for (let round = 0; round < 20; round++) {
+        assert.equal((await run(check)).status, "pass");
+        const [before] = await backends();
+        // A failover or a pooler's restart, between two probes: the pool still holds the closed connection.
+        await server.admin(`select pg_terminate_backend(${Number(before!.pid)})`);
+        const after = await run(check);
+        assert.equal(after.status, "pass", `round ${round}: ${after.detail}`);
+        const [now] = await backends();
+        assert.notEqual(now?.pid, before!.pid, "the run went through a new connection");
+      }
+    } finally {
+      await check.close?.();
+    }
+  });
+});
+
 describe("postgresHeartbeat: 200 concurrent probes", () => {
   it("share one query, and leave no connection behind but the pool's one", async () => {
     let queries = 0;
