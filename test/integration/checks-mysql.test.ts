@@ -222,6 +222,29 @@ describe("mysqlHeartbeat: faults, with safe public messages", () => {
   });
 });
 
+describe("mysqlHeartbeat: a connection the server closed since the last run", () => {
+  it("is retried once: the run after KILL passes, on a new connection", async () => {
+    await server.admin(`CREATE USER 'retry'@'%' IDENTIFIED BY 'retry-password'`);
+    await server.admin(`GRANT ALL ON probekit.* TO 'retry'@'%'`);
+    const check = mysqlHeartbeat({ url: server.url(undefined, "retry", "retry-password") });
+    const connectionIds = async () => ((await server.admin(`SELECT id FROM information_schema.processlist WHERE user = 'retry'`)) as { id: number | string }[]).map((row) => Number(row.id));
+    try {
+      // Whether the driver has seen the close before the next query is a race: most rounds it has.
+      for (let round = 0; round < 20; round++) {
+        assert.equal((await run(check)).status, "pass");
+        const [before] = await connectionIds();
+        // A failover or a proxy's restart, between two probes: the pool still holds the closed connection.
+        await server.admin(`KILL CONNECTION ${before!}`);
+        const after = await run(check);
+        assert.equal(after.status, "pass", `round ${round}: ${after.detail}`);
+        assert.ok(!(await connectionIds()).includes(before!), "the run went through a new connection");
+      }
+    } finally {
+      await check.close!();
+    }
+  });
+});
+
 describe("mysqlHeartbeat: 200 concurrent probes", () => {
   it("share one query through the handler", async () => {
     let queries = 0;
