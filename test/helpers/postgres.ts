@@ -57,12 +57,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   const passwordFile = join(root, "password");
   writeFileSync(passwordFile, `${PASSWORD}\n`);
   chmodSync(root, 0o755);
-  if (process.getuid?.() === 0) {
-    const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
-    const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
-    chownSync(root, uid, gid);
-    chownSync(passwordFile, uid, gid);
-  }
+  const ids = postgresUserIds();
+  if (ids !== undefined) for (const path of [root, passwordFile]) chownSync(path, ids.uid, ids.gid);
   pgRun("initdb", ["-D", data, "-U", SUPERUSER, "--auth=scram-sha-256", `--pwfile=${passwordFile}`, "--no-sync", "-E", "UTF8", "--locale=C"]);
   const options = [
     `-c listen_addresses=127.0.0.1`,
