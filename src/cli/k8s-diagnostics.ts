@@ -290,16 +290,33 @@ export function findDrain(projectRoot: string): DrainSettings {
       } catch {
         continue;
       }
-      const call = /installShutdownDrain\s*\(([^)]*)\)/.exec(text);
-      if (call === null) continue;
+      const options = drainCallArguments(text);
+      if (options === undefined) continue;
       const number = (option: string) => {
-        const found = new RegExp(`\\b${option}\\s*:\\s*([0-9][0-9_]*)`).exec(call[1]!)?.[1];
+        const found = new RegExp(`\\b${option}\\s*:\\s*([0-9][0-9_]*)`).exec(options)?.[1];
         return found === undefined ? undefined : Number(found.replaceAll("_", ""));
       };
       return { file: join(dir, name).slice(projectRoot.length + 1) || name, drainMs: number("drainMs") ?? DEFAULT_DRAIN_MS, closeTimeoutMs: number("closeTimeoutMs") ?? DEFAULT_CLOSE_TIMEOUT_MS };
     }
   }
   return { file: undefined, drainMs: DEFAULT_DRAIN_MS, closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS };
+}
+
+/**
+ * The text between `installShutdownDrain(` and its closing parenthesis, or undefined
+ * when there is no call. Parentheses are counted: an option such as
+ * `onDrained: () => pool.end()` comes before `closeTimeoutMs` as often as not.
+ */
+function drainCallArguments(text: string): string | undefined {
+  const call = /installShutdownDrain\s*\(/.exec(text);
+  if (call === null) return undefined;
+  const start = call.index + call[0].length;
+  let depth = 1;
+  for (let at = start; at < text.length; at++) {
+    if (text[at] === "(") depth++;
+    else if (text[at] === ")" && --depth === 0) return text.slice(start, at);
+  }
+  return undefined;
 }
 
 function child(value: unknown, ...keys: string[]): unknown {

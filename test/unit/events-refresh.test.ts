@@ -10,19 +10,22 @@ import { createServer } from "node:http";
 import { cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { after, describe, it, type TestContext } from "node:test";
+import { after, before, describe, it, type TestContext } from "node:test";
 import {
   closeHealthChecks,
   defineCheck,
   defineHealthConfig,
   handleHealthRequest,
   HealthConfigError,
+  isShuttingDown,
   runHealthChecks,
   ServiceUnavailable,
+  setShuttingDown,
   startHealthRefresh,
   type StatusChangeEvent,
 } from "../../src/index.ts";
 import { createHealthRoute } from "../../src/next/index.ts";
+import * as nodeEntry from "../../src/node/index.ts";
 import { counted, passing, quietConfig, recordingLogger, sleep } from "../helpers/checks.ts";
 
 /** A check whose outcome the test flips. */
@@ -204,7 +207,7 @@ describe("startHealthRefresh", () => {
     }
   });
 
-  it("a report older than two intervals is not served: the probe runs as without a refresh", async () => {
+  it("after stop() the refresh's report is no longer served: the probe runs as without a refresh", async () => {
     const slow = counted("slow", 0);
     const config = quietConfig({ subsets: { s: [slow] }, cacheTtlMs: 0 });
     const stop = startHealthRefresh(config, { subsets: ["s"], intervalMs: 60_000 });
@@ -214,6 +217,74 @@ describe("startHealthRefresh", () => {
     stop();
     await runHealthChecks(config, "s");
     assert.equal(slow.runs, 2, "after stop() the probe runs the checks");
+  });
+
+  /**
+   * Probes of a subset whose one check the test takes down, with Date.now moved by the
+   * test: a report's age is read from it (its run's duration from performance.now).
+   */
+  function ageSetup(t: TestContext, behaviour: (run: number) => Promise<void> | void = () => {}) {
+    const start = Date.now();
+    const clock = { offsetMs: 0 };
+    t.mock.method(Date, "now", () => start + clock.offsetMs);
+    const db = {
+      name: "db",
+      timeoutMs: 1000,
+      runs: 0,
+      up: true,
+      async check() {
+        await behaviour(++db.runs);
+        if (!db.up) throw new ServiceUnavailable("connection refused");
+      },
+    };
+    const config = quietConfig({ subsets: { s: [db] }, cacheTtlMs: 0 });
+    const probe = async () => {
+      const response = await handleHealthRequest(new Request("http://localhost/healthcheck/s", { headers: { accept: "application/json" } }), config);
+      return { status: response.status, output: (await response.json()).checks.db[0].output as string | undefined };
+    };
+    return { clock, db, config, probe };
+  }
+
+  it("a report is served for two intervals after its run: at 1.9 intervals the stale pass, at 2.1 the probe runs and sees the outage", async (t) => {
+    const { clock, db, config, probe } = ageSetup(t);
+    const intervalMs = 10_000;
+    // The timer's next run is 10 s of real time away: on the moved clock the refresh looks stuck.
+    const stop = startHealthRefresh(config, { subsets: ["s"], intervalMs });
+    try {
+      while (db.runs === 0) await sleep(5);
+      await sleep(5);
+      db.up = false;
+      clock.offsetMs = 1.9 * intervalMs;
+      assert.deepEqual(await probe(), { status: 200, output: undefined }, "19 s old: the refresh's report");
+      assert.equal(db.runs, 1);
+      clock.offsetMs = 2.1 * intervalMs;
+      assert.deepEqual(await probe(), { status: 500, output: "unavailable: connection refused" }, "21 s old: not served, the probe ran the check");
+      assert.equal(db.runs, 2);
+    } finally {
+      stop();
+    }
+  });
+
+  it("a run longer than the interval: its report is served for two runs' time, then the probe waits for the run as it would without a refresh", async (t) => {
+    const firstRunMs = 300;
+    const intervalMs = 50;
+    // The first run takes 300 ms; every later one hangs past the check's timeout (1 s): a stuck refresh.
+    const { clock, db, config, probe } = ageSetup(t, (run) => (run === 1 ? sleep(firstRunMs) : new Promise(() => {})));
+    const stop = startHealthRefresh(config, { subsets: ["s"], intervalMs });
+    try {
+      // The second run has begun: the first one's report is in.
+      while (db.runs < 2) await sleep(5);
+      const { durationMs } = await runHealthChecks(config, "s");
+      // Long enough that 1.5 runs is well past two intervals.
+      assert.ok(durationMs > 4 * intervalMs, `the first run took ${durationMs} ms`);
+      clock.offsetMs = Math.round(1.5 * durationMs);
+      assert.deepEqual(await probe(), { status: 200, output: undefined }, "1.5 runs old, past two intervals: still the refresh's report");
+      clock.offsetMs = Math.round(2.5 * durationMs);
+      assert.deepEqual(await probe(), { status: 500, output: "unavailable: timed out after 1000 ms" }, "2.5 runs old: the probe waited for the stuck run");
+      assert.equal(db.runs, 2, "the probe joined the run in flight");
+    } finally {
+      stop();
+    }
   });
 
   it("rejects unknown subsets and bad intervals when it starts", () => {
@@ -345,14 +416,21 @@ describe("createHealthRoute(config, { after })", () => {
 });
 
 describe("two copies of probekit in one process (a route bundle and instrumentation.ts)", () => {
-  it("share one cache, one set of counters and one refresh for the same config", async () => {
+  let copy: typeof import("../../src/index.ts");
+  let copyNext: typeof import("../../src/next/index.ts");
+  before(async () => {
     // A second module instance of the whole package, as a bundler makes one per bundle
     // (under node_modules/.cache, so its own imports resolve as the original's do).
     const folder = fileURLToPath(new URL(`../../node_modules/.cache/probekit-copy-${process.pid}/`, import.meta.url));
     cpSync(fileURLToPath(new URL("../../src/", import.meta.url)), join(folder, "src"), { recursive: true });
     after(() => rmSync(folder, { recursive: true, force: true }));
-    const copy = (await import(pathToFileURL(join(folder, "src/index.ts")).href)) as typeof import("../../src/index.ts");
+    copy = (await import(pathToFileURL(join(folder, "src/index.ts")).href)) as typeof copy;
+    copyNext = (await import(pathToFileURL(join(folder, "src/next/index.ts")).href)) as typeof copyNext;
     assert.notEqual(copy.runHealthChecks, runHealthChecks, "a second copy");
+    assert.notEqual(copyNext.createHealthRoute, createHealthRoute, "a second copy");
+  });
+
+  it("share one cache, one set of counters and one refresh for the same config", async () => {
     const slow = counted("slow", 300);
     let events = 0;
     const config = quietConfig({ subsets: { s: [slow] }, cacheTtlMs: 0, onStatusChange: () => void events++ });
@@ -369,6 +447,41 @@ describe("two copies of probekit in one process (a route bundle and instrumentat
       assert.equal(events, 2, "one first event for the check and one for the subset, not one per copy");
     } finally {
       stop();
+    }
+  });
+
+  it("share the drain flag: after SIGTERM (or setShuttingDown) in one copy, the other's isShuttingDown is true and its route answers 503", async () => {
+    const config = quietConfig({ subsets: { readiness: [passing("db")] }, cacheTtlMs: 0 });
+    // The route handler comes from the other copy, as a route bundle's does in Next.
+    const { GET } = copyNext.createHealthRoute(config);
+    const readiness = async () => {
+      const response = await GET(new Request("http://localhost/healthcheck/readiness", { headers: { accept: "application/json" } }));
+      return { status: response.status, body: await response.json() };
+    };
+    assert.equal(nodeEntry.isShuttingDown, isShuttingDown, "probekit/node's isShuttingDown is probekit's");
+    assert.deepEqual([isShuttingDown(), copy.isShuttingDown()], [false, false], "serving: no drain yet");
+    assert.equal((await readiness()).status, 200);
+    const draining = { status: 503, body: { status: "fail", output: "shutting down" } };
+    try {
+      setShuttingDown(true);
+      assert.equal(copy.isShuttingDown(), true);
+      assert.deepEqual(await readiness(), draining);
+      copy.setShuttingDown(false);
+      assert.equal(isShuttingDown(), false, "one flag: the other copy ends the drain too");
+      assert.equal((await readiness()).status, 200);
+
+      const drain = nodeEntry.installShutdownDrain({ drainMs: 0, exit: false, log: () => {} });
+      try {
+        process.kill(process.pid, "SIGTERM");
+        for (let waited = 0; !isShuttingDown() && waited < 5000; waited += 5) await sleep(5);
+        assert.deepEqual([isShuttingDown(), copy.isShuttingDown()], [true, true], "SIGTERM began the drain");
+        assert.deepEqual(await readiness(), draining);
+        await drain.drain();
+      } finally {
+        drain.uninstall();
+      }
+    } finally {
+      setShuttingDown(false);
     }
   });
 });

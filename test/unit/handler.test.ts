@@ -4,6 +4,7 @@
  * over a real loopback socket). One suite, so the two cannot drift apart.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, afterEach, describe, it } from "node:test";
 import { defineCheck, NO_STORE, setShuttingDown, type Check, type HealthConfigInput } from "../../src/index.ts";
 import { counted, failing, passing, quietConfig, warning } from "../helpers/checks.ts";
@@ -169,9 +170,25 @@ for (const adapter of ADAPTERS) {
           serve(config, "/healthcheck/failing?format=json", { headers: authorization ? { authorization } : {} }).then((r) => r.text());
         assert.match(await ask("Bearer s3cret-token"), /ECONNREFUSED 10\.1\.2\.3/);
         assert.match(await ask("bearer   s3cret-token  "), /ECONNREFUSED/);
-        for (const wrong of ["Bearer s3cret-toke", "Bearer s3cret-token2", "Basic s3cret-token", "s3cret-token", "Bearer", "Bearer  ", "Bearer s3cret-token extra", ""]) {
+        // A prefix, one more character, one other first or last character, another case, no token at all.
+        for (const wrong of ["Bearer s3cret-toke", "Bearer s3cret-token2", "Bearer x3cret-token", "Bearer s3cret-tokem", "Bearer S3CRET-TOKEN", "Bearer s3cret-Token", "Basic s3cret-token", "s3cret-token", "Bearer", "Bearer  ", "Bearer s3cret-token extra", ""]) {
           const text = await ask(wrong);
           assert.ok(!text.includes("ECONNREFUSED"), `unlocked by ${JSON.stringify(wrong)}`);
+        }
+      });
+
+      it("a wrong token whose SHA-256 digest shares its first or its last byte with the right one's unlocks nothing: the compare reads every byte", async () => {
+        const token = "s3cret-token";
+        const config = configWith({ failing: [leaky] }, { token });
+        const digest = (value: string) => createHash("sha256").update(value).digest();
+        const right = digest(token);
+        // Searched for (about 256 tries each), so the test holds whatever the token.
+        const sharingByte = (at: number) => {
+          for (let index = 0; ; index++) if (digest(`wrong-${index}`)[at] === right[at]) return `wrong-${index}`;
+        };
+        for (const wrong of [sharingByte(0), sharingByte(right.length - 1)]) {
+          const text = await serve(config, "/healthcheck/failing?format=json", { headers: { authorization: `Bearer ${wrong}` } }).then((r) => r.text());
+          assert.ok(!text.includes("ECONNREFUSED"), `unlocked by ${wrong}`);
         }
       });
 

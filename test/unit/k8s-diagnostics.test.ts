@@ -181,4 +181,56 @@ describe("probekit check --k8s: reading manifests, and hostile input", () => {
     await writeFile(join(app, "src", "instrumentation.ts"), `export async function register() {\n  const { installShutdownDrain } = await import("probekit/node");\n  installShutdownDrain({ drainMs: 8_000, closeTimeoutMs: someValue });\n}\n`);
     assert.deepEqual(findDrain(app), { file: "src/instrumentation.ts", drainMs: 8000, closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS });
   });
+
+  /** A fresh project folder holding `files` (path → text). */
+  async function project(files: Record<string, string>): Promise<string> {
+    const root = await mkdtemp(join(dir, "project-"));
+    for (const [path, text] of Object.entries(files)) {
+      await mkdir(join(root, path, ".."), { recursive: true });
+      await writeFile(join(root, path), text);
+    }
+    return root;
+  }
+  const DRAIN_CALL = `import { installShutdownDrain } from "probekit/node";\ninstallShutdownDrain({ drainMs: 25_000 });\n`;
+  const w007 = (drain: DrainSettings) => findings([deployment([GOOD_CONTAINER], { terminationGracePeriodSeconds: 30 })], WEB, drain).filter((issue) => issue.code === "W007");
+
+  it("W007 finds the drain in instrumentation, server, index or main (.ts .mts .js .mjs .cjs), at the root or in src/, and names that file", async () => {
+    for (const folder of ["", "src/"]) {
+      for (const name of ["instrumentation", "server", "index", "main"]) {
+        for (const extension of [".ts", ".mts", ".js", ".mjs", ".cjs"]) {
+          const file = `${folder}${name}${extension}`;
+          const drain = findDrain(await project({ [file]: DRAIN_CALL }));
+          assert.deepEqual(drain, { file, drainMs: 25_000, closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS }, file);
+          const [issue, ...more] = w007(drain);
+          assert.equal(more.length, 0, file);
+          assert.ok(issue!.message.includes(`the drain (${file}) takes up to 25 s + 10 s`), `${file}: ${issue!.message}`);
+        }
+      }
+    }
+  });
+
+  it("W007 reads no other file: a drain in app.ts, server.tsx, lib/server.ts, src/server/index.ts or app/instrumentation.ts is not found, and nothing is reported", async () => {
+    const files = ["app.ts", "server.tsx", "start.js", "lib/server.ts", "src/server/index.ts", "src/app.ts", "app/instrumentation.ts"];
+    const root = await project(Object.fromEntries(files.map((file) => [file, DRAIN_CALL])));
+    const drain = findDrain(root);
+    assert.equal(drain.file, undefined);
+    assert.deepEqual(findings([deployment([GOOD_CONTAINER], { terminationGracePeriodSeconds: 1 })], WEB, drain), [], "no drain found: no grace period to hold to it");
+  });
+
+  it("W007 passes over a candidate file without the call (an index.ts that only starts the app) to the one that installs the drain", async () => {
+    const root = await project({ "index.ts": `import "./src/app";\n`, "src/instrumentation.ts": DRAIN_CALL });
+    assert.equal(findDrain(root).file, "src/instrumentation.ts");
+  });
+
+  it("W007 reads a literal option that follows an arrow function (onDrained: () => pool.end()), over several lines", async () => {
+    const root = await project({
+      "server.ts": `installShutdownDrain({\n  server,\n  onDrained: () => pool.end(),\n  closeTimeoutMs: 20_000,\n});\n`,
+    });
+    const drain = findDrain(root);
+    assert.deepEqual(drain, { file: "server.ts", drainMs: DEFAULT_DRAIN_MS, closeTimeoutMs: 20_000 });
+    // 5 s + 20 s: a 25 s grace period is not above it.
+    const found = findings([deployment([GOOD_CONTAINER], { terminationGracePeriodSeconds: 25 })], WEB, drain);
+    assert.deepEqual(found.map((issue) => issue.code), ["W007"]);
+    assert.match(found[0]!.message, /takes up to 5 s \+ 20 s to close.*Set terminationGracePeriodSeconds: 30/);
+  });
 });

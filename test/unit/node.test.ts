@@ -242,6 +242,78 @@ describe("installShutdownDrain", () => {
       server.child.kill("SIGKILL");
     }
   });
+
+  it("drainMs defaults to 5000: readiness 503 at once, liveness still 200 at 4.5 s, exit 0 only after 5 s", { timeout: 30_000 }, async () => {
+    const server = await startDrainServer({});
+    try {
+      const { origin } = server;
+      const signalledAt = Date.now();
+      server.child.kill("SIGTERM");
+      await server.printed(/shutting down/);
+      const readiness = await fetch(`${origin}/healthcheck/readiness`, { headers: { accept: "application/json" } });
+      assert.equal(readiness.status, 503);
+      assert.deepEqual(await readiness.json(), { status: "fail", output: "shutting down" });
+
+      // Half a second before the default drain ends, the server still answers liveness.
+      await new Promise((resolve) => setTimeout(resolve, signalledAt + 4500 - Date.now()));
+      const liveness = await fetch(`${origin}/healthcheck/liveness`).then((response) => response.status, (error: Error) => `no answer: ${error.message}`);
+      assert.equal(liveness, 200, "liveness served 4.5 s into the drain");
+
+      const [code, signal] = await server.exited;
+      const tookMs = Date.now() - signalledAt;
+      assert.deepEqual([code, signal], [0, null], server.output());
+      assert.ok(tookMs >= 5000, `exited ${tookMs} ms after SIGTERM, before the default 5000 ms drain was over`);
+      // Well short of 10 s: closeTimeoutMs (10 s) is the other default a mix-up would give.
+      assert.ok(tookMs < 8500, `exited only ${tookMs} ms after SIGTERM`);
+    } finally {
+      server.child.kill("SIGKILL");
+    }
+  });
+
+  it("by default only SIGTERM drains: SIGINT ends the process at once, as Node does without a handler", { timeout: 30_000 }, async () => {
+    const server = await startDrainServer({ DRAIN_MS: "10000" });
+    try {
+      server.child.kill("SIGINT");
+      const [code, signal] = await server.exited;
+      assert.deepEqual([code, signal], [null, "SIGINT"], server.output());
+      assert.doesNotMatch(server.output(), /shutting down/);
+    } finally {
+      server.child.kill("SIGKILL");
+    }
+  });
+
+  it("signals: [\"SIGINT\"] drains on SIGINT, and replaces the default: SIGTERM then ends the process at once", { timeout: 30_000 }, async () => {
+    const drainMs = 300;
+    const interrupted = await startDrainServer({ DRAIN_MS: String(drainMs), SIGNALS: "SIGINT" });
+    const terminated = await startDrainServer({ DRAIN_MS: String(drainMs), SIGNALS: "SIGINT" });
+    try {
+      interrupted.child.kill("SIGINT");
+      await interrupted.printed(/shutting down/);
+      assert.equal((await fetch(`${interrupted.origin}/healthcheck/readiness`)).status, 503, "SIGINT began the drain");
+      assert.deepEqual(await interrupted.exited, [0, null], interrupted.output());
+
+      terminated.child.kill("SIGTERM");
+      assert.deepEqual(await terminated.exited, [null, "SIGTERM"], terminated.output());
+      assert.doesNotMatch(terminated.output(), /shutting down/);
+    } finally {
+      interrupted.child.kill("SIGKILL");
+      terminated.child.kill("SIGKILL");
+    }
+  });
+
+  it("signals: [\"SIGTERM\", \"SIGINT\"]: either drains, and a second signal of the other kind during the drain exits at once", { timeout: 30_000 }, async () => {
+    const server = await startDrainServer({ DRAIN_MS: "30000", SIGNALS: "SIGTERM,SIGINT", ON_DRAINED: "log" });
+    try {
+      server.child.kill("SIGINT");
+      await server.printed(/shutting down/);
+      assert.equal((await fetch(`${server.origin}/healthcheck/readiness`)).status, 503, "SIGINT began the drain");
+      server.child.kill("SIGTERM");
+      assert.deepEqual(await server.exited, [0, null], server.output());
+      assert.match(server.output(), /SIGTERM again during the drain: exiting now/);
+    } finally {
+      server.child.kill("SIGKILL");
+    }
+  });
 });
 
 interface DrainServer {
