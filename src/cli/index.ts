@@ -14,7 +14,7 @@ import type { HealthConfig } from "../core/config.js";
 import type { HealthConfigIssue } from "../core/errors.js";
 import { toHealthJson } from "../core/render.js";
 import { runHealthChecks } from "../core/runner.js";
-import { errorText, LATE, MAX_TIMER_MS, withDeadline } from "../core/util.js";
+import { checkTimeoutMs, errorText, LATE, MAX_TIMER_MS, withDeadline } from "../core/util.js";
 import { CliUsageError, findConfigFile, loadConfig } from "./load-config.js";
 import { formatIssues, formatReport, styleFor } from "./output.js";
 
@@ -34,7 +34,7 @@ Options:
                           health.config.{ts,mts,js,mjs} in the working directory, then src/)
   -f, --format <format>   text (default) or json (the HTTP JSON body, with full detail)
       --skip-checks       skip the config diagnostics before the run (exec probes want this)
-      --timeout <ms>      deadline for the whole run (default: the subset's timeouts + 1000 ms)
+      --timeout <ms>      deadline for the whole run (default: the slowest check's timeout + 1000 ms; their sum + 1000 when sequential)
       --k8s               with check: read the manifests given (YAML files, folders, - for stdin)
       --dry-run           with init: print the changes as a diff, write nothing
       --force             with init: replace files that exist
@@ -136,9 +136,12 @@ async function runCommand(loaded: HealthConfig, subset: string, options: RunOpti
   return print(process.stdout, output, report.status === "fail" ? EXIT.fail : EXIT.pass);
 }
 
-/** The longest the runner can take: the slowest check's timeout (all of them one after another when sequential), plus a margin. */
+/**
+ * The longest the runner can take: the slowest check's timeout (all of them one after another when sequential), plus a margin.
+ * A factory's check is made only when the run starts: it counts at the config's timeoutMs.
+ */
 function defaultDeadline(config: HealthConfig, subset: string): number {
-  const timeouts = config.subsets[subset]!.map((entry) => (typeof entry === "function" ? undefined : entry.timeoutMs) ?? config.options.timeoutMs);
+  const timeouts = config.subsets[subset]!.map((entry) => checkTimeoutMs(typeof entry === "function" ? undefined : entry.timeoutMs, config.options.timeoutMs));
   const bound = config.options.sequential ? timeouts.reduce((sum, ms) => sum + ms, 0) : Math.max(0, ...timeouts);
   return Math.min(bound + 1000, MAX_TIMER_MS);
 }

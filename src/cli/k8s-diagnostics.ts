@@ -11,6 +11,7 @@ import { extname, join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { HealthConfig } from "../core/config.js";
 import type { HealthConfigIssue } from "../core/errors.js";
+import { checkTimeoutMs } from "../core/util.js";
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_DRAIN_MS } from "../node/defaults.js";
 
 /** The kubelet's defaults when a probe or pod names none. */
@@ -149,7 +150,7 @@ function subsetFacts(config: HealthConfig): Map<string, SubsetFacts> {
         return undefined;
       }
     });
-    const timeouts = checks.map((check) => (typeof check?.timeoutMs === "number" ? check.timeoutMs : config.options.timeoutMs));
+    const timeouts = checks.map((check) => checkTimeoutMs(check?.timeoutMs, config.options.timeoutMs));
     const boundMs = config.options.sequential ? timeouts.reduce((sum, ms) => sum + ms, 0) : Math.max(0, ...timeouts);
     const dependencies = checks.filter((check) => check !== undefined && DEPENDENCY_TYPES.has(String(check.componentType)) && !/^heartbeat(:|$)/.test(check.name)).map((check) => check!.name);
     facts.set(subset, { boundMs, dependencies });

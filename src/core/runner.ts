@@ -7,7 +7,7 @@ import { isCheck, type Check, type CheckContext, type CheckResult, type SubsetEn
 import type { HealthConfig, HealthLogger, StatusChangeEvent } from "./config.js";
 import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, UnknownSubsetError, type HealthCheckError } from "./errors.js";
 import { stopHealthRefreshes } from "./refresh-registry.js";
-import { abortable, errorText, isoNow, LATE, MAX_TIMER_MS, withDeadline } from "./util.js";
+import { abortable, checkTimeoutMs, errorText, isoNow, LATE, withDeadline } from "./util.js";
 
 /** Status of one check or of a whole subset, as in draft-inadarei-api-health-check. */
 export type HealthStatus = "pass" | "warn" | "fail";
@@ -367,8 +367,7 @@ function runPlanned(item: PlannedCheck, defaultTimeoutMs: number, time: string):
 function runCheck(check: Check, defaultTimeoutMs: number, time: string): CheckReport | Promise<CheckReport> {
   const started = performance.now();
   // A factory's check is not validated up front: a nonsense timeout falls back to the default.
-  const own = check.timeoutMs;
-  const timeoutMs = typeof own === "number" && Number.isInteger(own) && own > 0 && own <= MAX_TIMER_MS ? own : defaultTimeoutMs;
+  const timeoutMs = checkTimeoutMs(check.timeoutMs, defaultTimeoutMs);
   const context = new RunContext(timeoutMs);
   const base = { name: check.name, critical: check.critical !== false, componentType: check.componentType, timeoutMs, time };
   let returned: unknown;

@@ -17,6 +17,15 @@ export const SERVED_PATH = /^\/[^\s?#]*$/;
 /** setTimeout overflows above 2^31-1 ms and fires at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
+/**
+ * The timeout a check runs with: its own when usable (a whole number of ms a timer can
+ * hold), else the config's. A config loaded without the option schema (a cached CLI
+ * bundle under --skip-checks) can carry NaN, 0 or a string here.
+ */
+export function checkTimeoutMs(own: unknown, defaultMs: number): number {
+  return typeof own === "number" && Number.isInteger(own) && own > 0 && own <= MAX_TIMER_MS ? own : defaultMs;
+}
+
 let isoAt = Number.NaN;
 let iso = "";
 /**

@@ -6,11 +6,12 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { postgresUserIds } from "../helpers/postgres.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(REPO, "dist/cli/index.js");
@@ -39,13 +40,15 @@ interface Run {
   ms: number;
 }
 
-function cli(cwd: string, args: string[], env: Record<string, string> = {}): Run {
+/** Runs the CLI; `as` runs it as another user (root only). */
+function cli(cwd: string, args: string[], env: Record<string, string> = {}, as?: { uid: number; gid: number }): Run {
   const started = performance.now();
   const child = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
     encoding: "utf8",
     timeout: 30_000,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    ...as,
   });
   return { code: child.status, stdout: child.stdout, stderr: child.stderr, ms: performance.now() - started };
 }
@@ -207,6 +210,131 @@ export const healthConfig = defineHealthConfig({ subsets: { liveness: [{ name: "
     const run = cli(root, ["-s", "liveness", "--skip-checks"]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /from lib/);
+  });
+});
+
+describe("probekit --subset: the run's deadline (without --timeout)", () => {
+  // Hangs, ignores its signal and keeps a timer open: only its timeout or the run's deadline ends it.
+  const stubborn = `(name, timeoutMs) => ({ name, timeoutMs, check: () => new Promise(() => { setInterval(() => {}, 1000); }) })`;
+  // Warmed as at image build time, so the timed runs load the compiled config and start at once.
+  const deadlineProject = async (sequential: boolean) => {
+    const root = await project({
+      "health.config.mjs": `import { defineHealthConfig } from "probekit";
+const stubborn = ${stubborn};
+export default defineHealthConfig({
+  timeoutMs: 2000,
+  sequential: ${sequential},
+  subsets: {
+    thrice: [stubborn("first", 1000), stubborn("second", 1000), stubborn("third", 1000)],
+    // A factory's check is only known at run time: the deadline counts it at the config's timeoutMs (2000).
+    factory: [stubborn("quick", 1000), () => stubborn("made", 60000)],
+  },
+});`,
+    });
+    assert.equal(cli(root, ["check"]).code, 0);
+    return root;
+  };
+
+  it("parallel: the deadline is the slowest check's timeout + 1 s (a factory's check counted at the config's timeoutMs)", async () => {
+    const run = cli(await deadlineProject(false), ["-s", "factory", "--skip-checks"]);
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr, `probekit: subset "factory" did not finish within 3000 ms\n`);
+    assert.equal(run.stdout, "");
+    // Below 4000 ms: the sum of the timeouts + 1 s is not what ended it.
+    assert.ok(run.ms >= 3000 && run.ms < 4000, `took ${Math.round(run.ms)} ms`);
+  });
+
+  it("sequential: the deadline is the sum of the timeouts + 1 s, so each check in turn gets its whole timeout", async () => {
+    const root = await deadlineProject(true);
+    // 3 × 1000 ms one after another: a deadline of the slowest + 1 s (2000 ms) would cut the third.
+    const thrice = cli(root, ["-s", "thrice", "--skip-checks"]);
+    assert.equal(thrice.code, 1);
+    assert.equal(thrice.stderr, "");
+    for (const name of ["first", "second", "third"]) assert.match(thrice.stdout, new RegExp(`✗ ${name}\\s+fail\\s+unavailable: timed out after 1000 ms`));
+    const factory = cli(root, ["-s", "factory", "--skip-checks"]);
+    assert.equal(factory.code, 1);
+    assert.equal(factory.stderr, `probekit: subset "factory" did not finish within 4000 ms\n`);
+    assert.ok(factory.ms >= 4000 && factory.ms < 5000, `took ${Math.round(factory.ms)} ms`);
+  });
+
+  it("a check timeout the runner cannot use (a cached config under --skip-checks skips the schema) counts as the config's timeoutMs", async () => {
+    const root = await project({
+      "health.config.mjs": `import { defineHealthConfig } from "probekit";
+const slow = (name, timeoutMs, ms) => ({ name, timeoutMs, check: () => new Promise((resolve) => setTimeout(resolve, ms)) });
+export default defineHealthConfig({
+  timeoutMs: 3000,
+  subsets: {
+    // What Number(process.env.DB_TIMEOUT_MS) gives when the variable is unset.
+    unset: [slow("env", Number(process.env.DB_TIMEOUT_MS), 300)],
+    zero: [slow("zero", 0, 1500)],
+  },
+});`,
+    });
+    for (const subset of ["unset", "zero"]) {
+      const run = cli(root, ["-s", subset, "--skip-checks"]);
+      assert.equal(run.code, 0, `${subset}: ${run.stderr}`);
+      assert.match(run.stdout, /^✓ \w+\s+pass\s+working/);
+    }
+  });
+});
+
+describe("the compiled-config cache", () => {
+  // A .ts config (Node 20 runs it only through tsx or the bundle) whose check says which file its code runs from.
+  const WHERE_CONFIG = `import { defineHealthConfig } from "probekit";
+import { word } from "local-dep";
+
+const runsFrom = (): string => new Error().stack!.split("\\n")[2]!.trim();
+
+export default defineHealthConfig({ subsets: { readiness: [{ name: "where", check: () => ({ output: \`\${word} \${runsFrom()}\` }) }] } });
+`;
+  const whereProject = () =>
+    project({
+      "health.config.ts": WHERE_CONFIG,
+      "node_modules/local-dep/package.json": `{ "name": "local-dep", "type": "module", "exports": "./index.js" }`,
+      "node_modules/local-dep/index.js": `export const word = "from-local-dep";\n`,
+    });
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const fromBundleIn = (dir: string) => new RegExp(`^✓ where\\s+pass\\s+from-local-dep at Object\\.check \\(file://${escape(dir)}/[0-9a-f]{16}\\.mjs:`);
+  const fromSource = /^✓ where\s+pass\s+from-local-dep at Object\.check \(\S*health\.config\.ts/;
+
+  it("PROBEKIT_CACHE_DIR inside the project: the bundle is written there, later runs import it, and it imports the project's packages from there", async () => {
+    const root = await whereProject();
+    const volume = join(root, "var/probekit-cache");
+    for (let round = 0; round < 2; round++) {
+      const run = cli(root, ["-s", "readiness", "--skip-checks"], { PROBEKIT_CACHE_DIR: volume });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, fromBundleIn(volume));
+    }
+    const files = await readdir(volume);
+    assert.equal(files.filter((file) => file.endsWith(".mjs")).length, 1, files.join(", "));
+    assert.match(await readFile(join(volume, files.find((file) => file.endsWith(".mjs"))!), "utf8"), /from\s*"local-dep"/, "the package stays an import");
+    assert.equal(existsSync(join(root, "node_modules/.cache")), false, "nothing written to the default cache folder");
+  });
+
+  it("PROBEKIT_CACHE=0: nothing written, the config loads through tsx, an existing bundle is ignored", async () => {
+    const root = await whereProject();
+    const off = cli(root, ["-s", "readiness", "--skip-checks"], { PROBEKIT_CACHE: "0" });
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(off.stdout, fromSource);
+    assert.equal(existsSync(join(root, "node_modules/.cache")), false);
+    assert.match(cli(root, ["-s", "readiness", "--skip-checks"]).stdout, fromBundleIn(join(root, "node_modules/.cache/probekit")));
+    assert.match(cli(root, ["-s", "readiness", "--skip-checks"], { PROBEKIT_CACHE: "0" }).stdout, fromSource);
+  });
+
+  it("warmed by one probekit check at build time, a read-only project runs from the bundle: no write, no tsx", async () => {
+    const root = await whereProject();
+    // Root writes through any mode: as root, the probe runs as the unprivileged postgres user (as a container's app user would).
+    const user = postgresUserIds();
+    const cold = await readOnly(root, () => cli(root, ["-s", "readiness", "--skip-checks"], {}, user));
+    assert.equal(cold.code, 0, cold.stderr);
+    assert.match(cold.stdout, fromSource, "before warming, a read-only project falls back to tsx");
+    assert.equal(existsSync(join(root, "node_modules/.cache")), false);
+
+    const build = cli(root, ["check"]);
+    assert.equal(build.code, 0, build.stderr);
+    const warm = await readOnly(root, () => cli(root, ["-s", "readiness", "--skip-checks"], {}, user));
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.match(warm.stdout, fromBundleIn(join(root, "node_modules/.cache/probekit")));
   });
 });
 
@@ -427,3 +555,22 @@ spec: { ports: [{ port: 80 }] }
     assert.equal(cli(root, ["--k8s", "x.yaml", "-s", "readiness"]).code, 2);
   });
 });
+
+/** Runs `work` with `root` read-only for everyone (a-w, readable, folders searchable), then gives back the modes. */
+async function readOnly<T>(root: string, work: () => T): Promise<T> {
+  const modes = new Map<string, { mode: number; folder: boolean }>();
+  const walk = async (path: string) => {
+    const stat = await lstat(path);
+    // node_modules/probekit links to this repository: never follow it.
+    if (stat.isSymbolicLink()) return;
+    modes.set(path, { mode: stat.mode & 0o7777, folder: stat.isDirectory() });
+    if (stat.isDirectory()) for (const entry of await readdir(path)) await walk(join(path, entry));
+  };
+  await walk(root);
+  for (const [path, { mode, folder }] of modes) await chmod(path, (mode & ~0o222) | (folder ? 0o555 : 0o444));
+  try {
+    return work();
+  } finally {
+    for (const [path, { mode }] of modes) await chmod(path, mode);
+  }
+}
