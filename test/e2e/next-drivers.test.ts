@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { freePort } from "../helpers/net.ts";
 import { assertDistBuilt, childEnv, freshWorkdir, type HealthBody, MINUTE, nextBin, packTarball, runCommand, startServer, stopProcessGroup } from "../helpers/next-app.ts";
+import postgres_ from "postgres";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startUpstashServer, type UpstashServer } from "../helpers/upstash-server.ts";
@@ -42,6 +43,8 @@ export default defineHealthConfig({
   subsets: {
     readiness: [postgresHeartbeat({ url: process.env.DATABASE_URL }), memory()],
     migrations: [pendingMigrations({ tool: "drizzle", url: process.env.DATABASE_URL })],
+    // A folder the app has but next.config.mjs does not trace in: the control for the recipe.
+    untraced: [pendingMigrations({ tool: "drizzle", url: process.env.DATABASE_URL, migrationsDir: "drizzle-untraced" })],
     worker: [fileHeartbeat()],
   },
 });
@@ -81,14 +84,36 @@ import { createHealthRoute } from "probekit/next";
 export const { GET, HEAD } = createHealthRoute(config);
 `;
 
-/** The README's next.config.ts minus serverExternalPackages: nothing probekit-specific. */
-const NEXT_CONFIG = `const nextConfig = {
+/**
+ * The README's next.config.ts minus serverExternalPackages: nothing probekit-specific,
+ * but for the postgres app the README's `outputFileTracingIncludes` recipe, which puts
+ * the drizzle folder the migrations check reads into the deployment.
+ */
+function nextConfig(driver: Driver): string {
+  const include = driver === "postgres" ? `\n  outputFileTracingIncludes: { "/healthcheck/\\\\[subset\\\\]": ["./drizzle/**/*"] },` : "";
+  return `const nextConfig = {
   output: "standalone",
   outputFileTracingRoot: import.meta.dirname,
-  turbopack: { root: import.meta.dirname },
+  turbopack: { root: import.meta.dirname },${include}
 };
 export default nextConfig;
 `;
+}
+
+/** drizzle-kit 0.x's folder: a journal and one SQL file per migration. The database has applied the first. */
+const DRIZZLE_APPLIED_AT = 1_700_000_000_000;
+const DRIZZLE_FOLDER: Record<string, string> = {
+  "meta/_journal.json": JSON.stringify({
+    version: "7",
+    dialect: "postgresql",
+    entries: [
+      { idx: 0, version: "7", when: DRIZZLE_APPLIED_AT, tag: "0000_init", breakpoints: true },
+      { idx: 1, version: "7", when: DRIZZLE_APPLIED_AT + 60_000, tag: "0001_posts", breakpoints: true },
+    ],
+  }),
+  "0000_init.sql": "create table users (id serial primary key);\n",
+  "0001_posts.sql": "create table posts (id serial primary key);\n",
+};
 
 let services: { postgres: PostgresServer; redis: RedisServer; upstash: UpstashServer; databaseUrl: string } | undefined;
 let tarball: string | undefined;
@@ -100,6 +125,15 @@ before(async () => {
   const redis = await startRedis();
   const upstash = await startUpstashServer(redis.url());
   services = { postgres, redis, upstash, databaseUrl: await postgres.createDatabase("drivers") };
+  // The table drizzle's migrator keeps, with the first migration of DRIZZLE_FOLDER applied.
+  const sql = postgres_(services.databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    await sql`create schema drizzle`;
+    await sql`create table drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint)`;
+    await sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('0000', ${DRIZZLE_APPLIED_AT})`;
+  } finally {
+    await sql.end();
+  }
   workdir = await freshWorkdir("next-drivers-");
   tarball = await packTarball(workdir);
 }, { timeout: 5 * MINUTE });
@@ -146,6 +180,7 @@ for (const major of NEXT_MAJORS) {
             const body = JSON.parse(text) as HealthBody;
             assert.deepEqual(Object.keys(body.checks).sort(), READINESS_CHECKS[driver]);
             for (const [name, [check]] of Object.entries(body.checks)) assert.equal(check?.status, "pass", `${name}: ${check?.output}`);
+            if (driver === "postgres") await assertMigrationsTraced(baseUrl, standalone, output);
           } finally {
             await stopProcessGroup(server);
           }
@@ -153,6 +188,25 @@ for (const major of NEXT_MAJORS) {
       }
     });
   }
+}
+
+/**
+ * The README's recipe: the folder `outputFileTracingIncludes` names is in the standalone
+ * folder and the check reads it there (one migration pending, named from its journal);
+ * the same folder left out of the recipe is not, and the check says so.
+ */
+async function assertMigrationsTraced(baseUrl: string, standalone: string, output: () => string): Promise<void> {
+  assert.ok(existsSync(join(standalone, "drizzle/meta/_journal.json")), "the traced drizzle folder is not in the standalone folder");
+  assert.ok(!existsSync(join(standalone, "drizzle-untraced")), "a folder no recipe names is in the standalone folder");
+  const outputOf = async (subset: string) => {
+    const response = await fetch(`${baseUrl}/healthcheck/${subset}?format=json`, { signal: AbortSignal.timeout(30_000) });
+    const text = await response.text();
+    const body = JSON.parse(text) as HealthBody;
+    assert.equal(body.checks.migrations?.[0]?.status, "fail", `${subset}: ${text}\n--- server ---\n${output()}`);
+    return body.checks.migrations[0]!.output;
+  };
+  assert.equal(await outputOf("migrations"), "unavailable: 1 migration to apply: 0001_posts");
+  assert.equal(await outputOf("untraced"), "unavailable: migrations folder not found: drizzle-untraced (is it included in the deployment?)");
 }
 
 /** Turbopack is `next build`'s default on 16 (`--webpack` for webpack); webpack is 15's (`--turbopack` for Turbopack). */
@@ -173,7 +227,15 @@ async function writeApp(major: number, driver: Driver): Promise<string> {
     devDependencies: { typescript: "~5.9", "@types/react": "^19", "@types/node": "^20" },
   };
   await writeFile(join(dir, "package.json"), `${JSON.stringify(packageJson, null, 2)}\n`);
-  await writeFile(join(dir, "next.config.mjs"), NEXT_CONFIG);
+  await writeFile(join(dir, "next.config.mjs"), nextConfig(driver));
+  if (driver === "postgres") {
+    for (const folder of ["drizzle", "drizzle-untraced"]) {
+      for (const [file, content] of Object.entries(DRIZZLE_FOLDER)) {
+        await mkdir(join(dir, folder, file, ".."), { recursive: true });
+        await writeFile(join(dir, folder, file), content);
+      }
+    }
+  }
   await writeFile(join(dir, "health.config.ts"), CONFIGS[driver]);
   await writeFile(join(dir, "app/healthcheck/[subset]/route.ts"), ROUTE);
   await writeFile(join(dir, "app/layout.tsx"), `export default function RootLayout({ children }: { children: React.ReactNode }) {\n  return <html><body>{children}</body></html>;\n}\n`);
