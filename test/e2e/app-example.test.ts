@@ -85,15 +85,16 @@ describe("app-example: next build + next start, no environment", () => {
   let buildOutput = "";
   let otelPort = 0;
 
+  // The Quick start's `npm run example` (scripts/example.mjs after the build npm test has
+  // made): it installs app-example against the packed repository, builds it, starts
+  // `next start` and prints the probe URLs, which the tests below then hold to their word.
   before(async () => {
     const dir = installedApp();
-    buildOutput = (await runCommand("next build", process.execPath, [nextBin(dir), "build"], { cwd: dir, timeoutMs: 10 * MINUTE })).all;
     const port = await freePort();
     otelPort = await freePort();
     const env = {
       ...childEnv(),
       PORT: String(port),
-      NEXT_MANUAL_SIG_HANDLE: "1",
       DRAIN_MS: "1000",
       HEALTH_REFRESH_MS: String(REFRESH_MS),
       OTEL_PROMETHEUS_PORT: String(otelPort),
@@ -101,8 +102,29 @@ describe("app-example: next build + next start, no environment", () => {
       UPSTASH_REDIS_REST_TOKEN: runningServices().upstash.token,
     };
     const baseUrl = `http://127.0.0.1:${port}`;
-    server = { ...(await startServer(process.execPath, [nextBin(dir), "start", "-H", "127.0.0.1"], { cwd: dir, env, readyUrl: `${baseUrl}/login` })), baseUrl };
+    const example = join(dir, "..", "scripts/example.mjs");
+    server = { ...(await startServer(process.execPath, [example], { cwd: join(dir, ".."), env, readyUrl: `${baseUrl}/login`, timeoutMs: 12 * MINUTE })), baseUrl };
+    buildOutput = server.output();
+    // The banner comes after next start's "Ready" line, which the probe above may beat.
+    for (let waited = 0; !/probekit example is up/.test(server.output()) && waited < 10_000; waited += 20) await sleep(20);
   }, { timeout: 15 * MINUTE });
+
+  it("npm run example prints probe URLs that answer as it says", async () => {
+    assert.ok(server, "the example did not come up: see the before hook's error");
+    const urls = [...server.output().matchAll(/^\s+(http:\/\/127\.0\.0\.1:\d+\/\S+)\s/gm)].map((match) => match[1]!);
+    assert.deepEqual(
+      urls.map((url) => new URL(url).pathname),
+      ["/healthcheck/liveness", "/healthcheck/readiness", "/healthcheck/integrations", "/edge/healthcheck/readiness"],
+      server.output(),
+    );
+    for (const url of urls) {
+      assert.equal(new URL(url).origin, server.baseUrl, url);
+      const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+      assert.equal(response.status, 200, `${url}: ${await response.text()}`);
+    }
+    const liveness = await fetch(urls[0]!, { signal: AbortSignal.timeout(30_000) });
+    assert.equal(liveness.headers.get(LIVENESS_HEADER), "short-circuit", "liveness was not answered by the short-circuit in proxy.ts");
+  });
 
   after(async () => {
     if (server) await stopProcessGroup(server.server);
@@ -530,6 +552,9 @@ async function installAppExample(): Promise<string> {
   await runCommand("tar", "tar", ["-xzf", tarball, "-C", workdir], { cwd: workdir, timeoutMs: MINUTE });
   const dir = join(workdir, "package", "app-example");
   await cp(APP_EXAMPLE, dir, { recursive: true, filter: (source) => !NOT_COPIED.has(source.slice(APP_EXAMPLE.length + 1).split("/")[0]!) });
+  // `npm run example`'s script sits beside app-example, as in the repository.
+  await mkdir(join(workdir, "package/scripts"), { recursive: true });
+  await cp(join(REPO_ROOT, "scripts/example.mjs"), join(workdir, "package/scripts/example.mjs"));
   await runCommand("npm install (app-example)", "npm", ["install", "--no-audit", "--no-fund"], { cwd: dir, timeoutMs: 10 * MINUTE });
   assert.equal(existsSync(join(dir, "node_modules/probekit/dist/index.js")), true, "probekit is not installed in app-example");
   return dir;

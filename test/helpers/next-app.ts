@@ -1,17 +1,23 @@
 /**
  * Shared by the end-to-end tests that install, build and start real apps: a work
- * folder under test/e2e/.work, the packed tarball, commands run to completion with
+ * folder outside the repository, the packed tarball, commands run to completion with
  * their output kept for the report, servers in their own process group.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const WORK_ROOT = fileURLToPath(new URL("../e2e/.work", import.meta.url));
+/**
+ * Outside the repository: from inside it, Node, webpack and Turbopack would find every
+ * package of its node_modules (the drivers an app did not install among them) by
+ * walking up, and "only the drivers it installed" would prove nothing.
+ */
+export const WORK_ROOT = join(tmpdir(), "probekit-e2e");
 export const MINUTE = 60_000;
 
 /** What every health response of the apps must carry (probekit's NO_STORE, written out: the tests pin it). */
@@ -55,7 +61,7 @@ export async function assertAppRedirectsToLogin(get: Get, baseUrl: string): Prom
   }
 }
 
-/** A new directory under test/e2e/.work; earlier runs' directories are removed first. */
+/** A new directory under WORK_ROOT; earlier runs' directories of the same prefix are removed first. */
 export async function freshWorkdir(prefix: string): Promise<string> {
   await mkdir(WORK_ROOT, { recursive: true });
   for (const entry of await readdir(WORK_ROOT)) {
