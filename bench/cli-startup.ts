@@ -25,6 +25,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { APP_PROXY } from "../test/fixtures/app-proxy.ts";
 import { median, REPO } from "./lib.ts";
 
 const BIN = join(REPO, "dist/cli/index.js");
@@ -75,20 +76,6 @@ export interface CliStartupResult {
 }
 
 // ---------------------------------------------------------------- probekit init
-
-/** The app's own proxy, as test/e2e/init.test.ts gives its Next 16 app: init wraps it and extends its matcher. */
-const APP_PROXY = `import { NextResponse, type NextRequest } from "next/server";
-
-// The app's own rule: the dashboard needs a session.
-export function proxy(request: NextRequest) {
-  if (!request.cookies.has("session")) return NextResponse.redirect(new URL("/login", request.url));
-  return NextResponse.next();
-}
-
-export const config = {
-  matcher: ["/dashboard/:path*"],
-};
-`;
 
 const manifest = (next: string) =>
   `${JSON.stringify({ name: "app", version: "0.1.0", private: true, scripts: { dev: "next dev", build: "next build", start: "next start" }, dependencies: { next, react: "19.2.0", "react-dom": "19.2.0" } }, null, 2)}\n`;

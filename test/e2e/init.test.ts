@@ -10,21 +10,9 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { APP_PROXY } from "../fixtures/app-proxy.ts";
 import { freePort } from "../helpers/net.ts";
 import { assertDistBuilt, childEnv, freshWorkdir, LIVENESS_HEADER, MINUTE, nextBin, packTarball, runCommand, startServer, stopProcessGroup } from "../helpers/next-app.ts";
-
-const APP_PROXY = `import { NextResponse, type NextRequest } from "next/server";
-
-// The app's own rule: the dashboard needs a session.
-export function proxy(request: NextRequest) {
-  if (!request.cookies.has("session")) return NextResponse.redirect(new URL("/login", request.url));
-  return NextResponse.next();
-}
-
-export const config = {
-  matcher: ["/dashboard/:path*"],
-};
-`;
 
 interface Variant {
   name: string;

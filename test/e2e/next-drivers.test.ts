@@ -16,9 +16,10 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import postgresJs from "postgres";
+import { migrationFolders } from "../helpers/migration-folders.ts";
 import { freePort } from "../helpers/net.ts";
 import { assertDistBuilt, childEnv, freshWorkdir, type HealthBody, MINUTE, nextBin, packTarball, runCommand, startServer, stopProcessGroup } from "../helpers/next-app.ts";
-import postgres_ from "postgres";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startUpstashServer, type UpstashServer } from "../helpers/upstash-server.ts";
@@ -126,7 +127,7 @@ before(async () => {
   const upstash = await startUpstashServer(redis.url());
   services = { postgres, redis, upstash, databaseUrl: await postgres.createDatabase("drivers") };
   // The table drizzle's migrator keeps, with the first migration of DRIZZLE_FOLDER applied.
-  const sql = postgres_(services.databaseUrl, { max: 1, onnotice: () => {} });
+  const sql = postgresJs(services.databaseUrl, { max: 1, onnotice: () => {} });
   try {
     await sql`create schema drizzle`;
     await sql`create table drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint)`;
@@ -229,12 +230,8 @@ async function writeApp(major: number, driver: Driver): Promise<string> {
   await writeFile(join(dir, "package.json"), `${JSON.stringify(packageJson, null, 2)}\n`);
   await writeFile(join(dir, "next.config.mjs"), nextConfig(driver));
   if (driver === "postgres") {
-    for (const folder of ["drizzle", "drizzle-untraced"]) {
-      for (const [file, content] of Object.entries(DRIZZLE_FOLDER)) {
-        await mkdir(join(dir, folder, file, ".."), { recursive: true });
-        await writeFile(join(dir, folder, file), content);
-      }
-    }
+    const { folder } = migrationFolders(() => dir);
+    for (const name of ["drizzle", "drizzle-untraced"]) await folder(name, DRIZZLE_FOLDER);
   }
   await writeFile(join(dir, "health.config.ts"), CONFIGS[driver]);
   await writeFile(join(dir, "app/healthcheck/[subset]/route.ts"), ROUTE);
