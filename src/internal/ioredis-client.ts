@@ -5,22 +5,11 @@
  */
 import { driverTimeoutMs } from "../core/util.js";
 import { loadPeer } from "./peer.js";
-import { commandOps, lastErrors, type OwnedClient, type RedisSource } from "./redis.js";
-
-export interface OwnedTcpClient extends OwnedClient {
-  /** The last connection error the client emitted: commands often fail with a vaguer one. */
-  lastError(): unknown;
-}
+import { commandOps, remembered, type OwnedClient, type OwnedTcpClient, type RedisSource } from "./redis.js";
 
 /** The TCP factory of probekit/checks/ioredis: ioredis only. */
 export async function ownedIoredis(url: string, _driver: RedisSource["driver"], timeoutMs: number, who: string): Promise<OwnedClient> {
   return remembered(await ioredisClient(url, driverTimeoutMs(timeoutMs), who));
-}
-
-/** Keeps the client's last connection error beside its commands, for the messages. */
-export function remembered(owned: OwnedTcpClient): OwnedClient {
-  lastErrors.set(owned.ops, owned.lastError);
-  return owned;
 }
 
 /** The ioredis client a check owns for a URL. */

@@ -5,9 +5,8 @@
  */
 import { ServiceUnavailable } from "../core/errors.js";
 import { driverTimeoutMs } from "../core/util.js";
-import { type OwnedTcpClient, remembered } from "./ioredis-client.js";
 import { loadPeer, peerMessage } from "./peer.js";
-import { commandOps, type OwnedClient, type RedisSource } from "./redis.js";
+import { commandOps, remembered, type OwnedClient, type OwnedTcpClient, type RedisSource } from "./redis.js";
 
 /** The TCP factory of probekit/checks/node-redis: node-redis only. */
 export async function ownedNodeRedis(url: string, _driver: RedisSource["driver"], timeoutMs: number, who: string): Promise<OwnedClient> {

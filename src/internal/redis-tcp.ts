@@ -5,9 +5,9 @@
  * (…/ioredis, …/node-redis) import one.
  */
 import { driverTimeoutMs } from "../core/util.js";
-import { ioredisClient, remembered } from "./ioredis-client.js";
+import { ioredisClient } from "./ioredis-client.js";
 import { nodeRedisClient } from "./node-redis-client.js";
-import type { OwnedClient, RedisSource } from "./redis.js";
+import { remembered, type OwnedClient, type RedisSource } from "./redis.js";
 
 /** Builds the client a check owns from a URL: ioredis when installed (or asked for), else node-redis. */
 export async function ownedTcp(url: string, driver: RedisSource["driver"], timeoutMs: number, who: string): Promise<OwnedClient> {

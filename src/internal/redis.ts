@@ -172,6 +172,21 @@ export interface OwnedClient {
   close(): Promise<void>;
 }
 
+/** A client a check owns for a URL (ioredis or node-redis). */
+export interface OwnedTcpClient extends OwnedClient {
+  /** The last connection error the client emitted: commands often fail with a vaguer one. */
+  lastError(): unknown;
+}
+
+/**
+ * Keeps the client's last connection error beside its commands, for the messages. Here,
+ * not in either client's file: an entry importing that file reaches its driver's `import()`.
+ */
+export function remembered(owned: OwnedTcpClient): OwnedClient {
+  lastErrors.set(owned.ops, owned.lastError);
+  return owned;
+}
+
 /** Reply error prefixes (https://redis.io/docs/latest/develop/reference/protocol-spec/#simple-errors) with safe names. */
 const REPLY_MESSAGES: readonly (readonly [RegExp, string])[] = [
   [/^(WRONGPASS|NOAUTH|invalid password|ERR (AUTH|invalid password|Client sent AUTH))|Unauthorized/i, "authentication failed"],

@@ -2,10 +2,12 @@
  * redisPing and cacheRoundtrip against a real redis-server, through every client
  * they accept (ioredis, node-redis, a URL, @upstash/redis against a local server
  * speaking Upstash's REST protocol backed by that same Redis), healthy and broken,
- * and against a real replica and a server loading its dataset.
+ * and against a real replica and a server loading its dataset; and, installed from the
+ * packed tarball, the URL's driver as the install has it (ioredis, else redis, else a
+ * message naming what to install).
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -14,7 +16,8 @@ import { Redis as IoRedis } from "ioredis";
 import { createClient } from "redis";
 import { defineHealthConfig, handleHealthRequest, type Check } from "../../src/index.ts";
 import { cacheRoundtrip, redisPing } from "../../src/checks/redis.ts";
-import { blackHole, freePort } from "../helpers/net.ts";
+import { blackHole, freePort, tcpRelay } from "../helpers/net.ts";
+import { assertDistBuilt, childEnv, MINUTE, packTarball, REPO_ROOT, runCommand } from "../helpers/next-app.ts";
 import { REDIS_PASSWORD, startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startUpstashServer, type UpstashServer } from "../helpers/upstash-server.ts";
 import { runCheckOnce, sleep } from "../helpers/checks.ts";
@@ -334,5 +337,79 @@ describe("redisPing and cacheRoundtrip: a replica and a loading server, named sa
       await loading.stop();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * The LIB-NAME each client sent through the relay: Redis 7.0 rejects the `CLIENT SETINFO
+ * LIB-NAME <driver>` both drivers send (7.2 shows it in CLIENT LIST), so the wire is where
+ * the driver says who it is.
+ */
+const libNamesThrough = (relay: { sent(): string }) => [...relay.sent().matchAll(/LIB-NAME\r\n\$\d+\r\n([^\r]*)\r\n/gi)].map((match) => match[1]!);
+
+/** Runs redisPing({ url }) from the installed probekit/checks/redis in a fresh Node, and what it could resolve. */
+const PROBE = `
+import { defineHealthConfig, runHealthChecks } from "probekit";
+import { redisPing } from "probekit/checks/redis";
+const resolvable = ["ioredis", "redis"].filter((name) => { try { return Boolean(import.meta.resolve(name)); } catch { return false; } });
+const check = redisPing({ url: process.env.REDIS_URL });
+const report = await runHealthChecks(defineHealthConfig({ subsets: { s: [check] }, timeoutMs: 3000, cacheTtlMs: 0, logger: false }), "s");
+await check.close?.();
+process.stdout.write(JSON.stringify({ resolvable, status: report.checks[0].status, output: report.checks[0].output }));
+`;
+
+describe("probekit/checks/redis installed: a URL's client is ioredis if installed, else redis", () => {
+  let work: string;
+  let tarball: string;
+  let relay: Awaited<ReturnType<typeof tcpRelay>>;
+
+  before(async () => {
+    assertDistBuilt();
+    work = await mkdtemp(join(tmpdir(), "probekit-redis-drivers-"));
+    tarball = await packTarball(work);
+    relay = await tcpRelay(redis.port);
+  });
+  after(async () => {
+    relay?.close();
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
+  });
+
+  /** An app folder with probekit from the tarball and only `drivers` beside it (linked to the repository's copies). */
+  async function appWith(drivers: string[]): Promise<string> {
+    const app = join(work, drivers.length === 0 ? "no-driver" : drivers.join("+"));
+    await mkdir(join(app, "node_modules", "probekit"), { recursive: true });
+    await writeFile(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
+    await writeFile(join(app, "probe.mjs"), PROBE);
+    await runCommand("untar probekit", "tar", ["-xzf", tarball, "-C", join(app, "node_modules", "probekit"), "--strip-components=1"], { cwd: app, timeoutMs: MINUTE });
+    for (const driver of drivers) await symlink(join(REPO_ROOT, "node_modules", driver), join(app, "node_modules", driver), "dir");
+    return app;
+  }
+
+  async function probe(app: string): Promise<{ resolvable: string[]; status: string; output: string; libNames: string[] }> {
+    const seen = libNamesThrough(relay).length;
+    const { stdout } = await runCommand("probe", process.execPath, ["probe.mjs"], { cwd: app, timeoutMs: MINUTE, env: { ...childEnv(), REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:${relay.port}/0` } });
+    return { ...(JSON.parse(stdout) as { resolvable: string[]; status: string; output: string }), libNames: libNamesThrough(relay).slice(seen) };
+  }
+
+  it("only redis installed: redisPing passes over node-redis", async () => {
+    const result = await probe(await appWith(["redis"]));
+    assert.deepEqual(result.resolvable, ["redis"], "the install has no ioredis");
+    assert.equal(result.status, "pass", result.output);
+    assert.deepEqual(result.libNames, ["node-redis"]);
+  });
+
+  it("both installed: redisPing passes over ioredis", async () => {
+    const result = await probe(await appWith(["ioredis", "redis"]));
+    assert.deepEqual(result.resolvable, ["ioredis", "redis"]);
+    assert.equal(result.status, "pass", result.output);
+    assert.deepEqual(result.libNames, ["ioredis"]);
+  });
+
+  it("neither installed: fails naming the package to install", async () => {
+    const result = await probe(await appWith([]));
+    assert.deepEqual(result.resolvable, []);
+    assert.equal(result.status, "fail");
+    assert.equal(result.output, 'unavailable: probekit/checks/redis: cannot load "ioredis" or "redis" — npm install ioredis');
+    assert.deepEqual(result.libNames, []);
   });
 });
