@@ -8,7 +8,7 @@
  * Both clients leave a socket open when their connect times out before the server's
  * INFO arrives (a black-holed or paused server), which keeps the process alive; so the
  * check first waits for INFO itself, on a socket it destroys, and hands the client only
- * the servers that sent one.
+ * the first server that sent one.
  *
  * @example
  * import { natsPing } from "probekit/checks/nats";
@@ -94,8 +94,8 @@ async function timedFlush(connection: Pick<NatsConnection, "flush">) {
 /** A connection for this run only: closed on every path, and at once when `signal` aborts. */
 async function connectFlushClose(connect: NatsConnect, servers: string[], credentials: Record<string, string | undefined>, { signal, timeoutMs }: CheckContext) {
   const given = Object.fromEntries(Object.entries(credentials).filter(([, value]) => value !== undefined));
-  const answering = await serversSendingInfo(servers, driverTimeoutMs(timeoutMs), signal);
-  const connecting = connect({ servers: answering, noRandomize: true, ...given, name: "probekit", reconnect: false, timeout: driverTimeoutMs(timeoutMs), noEcho: true, pingInterval: 60_000, maxPingOut: 1 });
+  const answering = await firstServerSendingInfo(servers, driverTimeoutMs(timeoutMs), signal);
+  const connecting = connect({ servers: [answering], noRandomize: true, ...given, name: "probekit", reconnect: false, timeout: driverTimeoutMs(timeoutMs), noEcho: true, pingInterval: 60_000, maxPingOut: 1 });
   // Connected after the abort (the runner gave up): closed as soon as it arrives.
   const late = () => void connecting.then((connection) => connection.close()).catch(() => {});
   signal.addEventListener("abort", late, { once: true });
@@ -110,15 +110,21 @@ async function connectFlushClose(connect: NatsConnect, servers: string[], creden
 }
 
 /**
- * The servers (in the order given) that send their INFO line within `ms`, each tried on
- * a socket destroyed as soon as it has answered, failed or timed out. None answering
- * throws the first server's failure (refused, timed out, …).
+ * The first server to send its INFO line within `ms`, each tried on a socket destroyed as
+ * soon as it has answered, failed or timed out; the others are dropped then, so a
+ * black-holed member of a cluster costs no wait. None answering throws the first
+ * listed server's failure (refused, timed out, …).
  */
-async function serversSendingInfo(servers: string[], ms: number, signal: AbortSignal): Promise<string[]> {
-  const results = await Promise.allSettled(servers.map((server) => infoFrom(server, ms, signal)));
-  const answering = servers.filter((_, index) => results[index]!.status === "fulfilled");
-  if (answering.length === 0) throw (results[0] as PromiseRejectedResult).reason;
-  return answering;
+async function firstServerSendingInfo(servers: string[], ms: number, signal: AbortSignal): Promise<string> {
+  const answered = new AbortController();
+  const asking = AbortSignal.any([signal, answered.signal]);
+  try {
+    return await Promise.any(servers.map((server) => infoFrom(server, ms, asking).then(() => server)));
+  } catch (error) {
+    throw error instanceof AggregateError ? error.errors[0] : error;
+  } finally {
+    answered.abort();
+  }
 }
 
 function infoFrom(server: string, ms: number, signal: AbortSignal): Promise<void> {

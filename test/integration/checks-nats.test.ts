@@ -1,8 +1,9 @@
 /**
  * natsPing against a real nats-server (Debian's `nats-server`, with a password):
  * healthy with @nats-io/transport-node (v3) and with nats (v2) `connect`, and with the
- * app's connection of either; wrong password, refused, black-holed, paused mid-run (the
- * process still exits), restarted — with safe public messages.
+ * app's connection of either; its own connection named `probekit` on the wire; a cluster
+ * with a black-holed member passing at once; wrong password, refused, black-holed, paused
+ * mid-run (the process still exits), restarted — with safe public messages.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -11,7 +12,7 @@ import * as natsV2 from "nats";
 import { defineHealthConfig, handleHealthRequest, runHealthChecks } from "../../src/index.ts";
 import { natsPing, type NatsConnect } from "../../src/checks/nats.ts";
 import { runScript } from "../helpers/child-process.ts";
-import { blackHole, freePort } from "../helpers/net.ts";
+import { blackHole, freePort, tcpRelay } from "../helpers/net.ts";
 import { NATS_PASSWORD, NATS_USER, startNats, type NatsServer } from "../helpers/nats.ts";
 import { runCheckOnce } from "../helpers/checks.ts";
 
@@ -25,6 +26,11 @@ after(() => server?.stop());
 const run = runCheckOnce;
 
 const credentials = { user: NATS_USER, pass: NATS_PASSWORD };
+
+const V2 = natsV2.connect as unknown as NatsConnect;
+
+/** The CONNECT options each client sent through the relay. */
+const connectsThrough = (relay: { sent(): string }) => [...relay.sent().matchAll(/^CONNECT (\{.*\})\r$/gm)].map((match) => JSON.parse(match[1]!) as Record<string, unknown>);
 
 describe("natsPing: healthy", () => {
   it("passes with @nats-io/transport-node (v3, loaded on the first run), reporting the flush's round trip", async () => {
@@ -54,6 +60,40 @@ describe("natsPing: healthy", () => {
     } finally {
       await v3.close();
       if (!v2.isClosed()) await v2.close();
+    }
+  });
+
+  it("its own connection is named `probekit` in the CONNECT the server receives (v3 and v2)", async () => {
+    const relay = await tcpRelay(server.port);
+    try {
+      for (const connect of [undefined, V2]) {
+        const seen = connectsThrough(relay).length;
+        assert.equal((await run(natsPing({ servers: `nats://127.0.0.1:${relay.port}`, ...credentials, connect }))).status, "pass");
+        assert.deepEqual(connectsThrough(relay).slice(seen).map((options) => options.name), ["probekit"]);
+      }
+    } finally {
+      relay.close();
+    }
+  });
+
+  it("a black-holed server listed with a live one: passes on the live one without waiting out the dead one's timeout (v3 and v2)", async () => {
+    const hole = await blackHole();
+    const dead = `nats://127.0.0.1:${hole.port}`;
+    try {
+      for (const connect of [undefined, V2]) {
+        for (const servers of [[dead, server.servers], [server.servers, dead]]) {
+          const started = performance.now();
+          // The driver's connect timeout is 8 s here: waiting out the black hole's would show.
+          const result = await run(natsPing({ servers, ...credentials, connect }), 10_000);
+          const took = performance.now() - started;
+          assert.equal(result.status, "pass", `${servers.join(", ")}: ${result.detail}`);
+          assert.ok(took < 4000, `${servers.join(", ")}: took ${Math.round(took)} ms`);
+        }
+      }
+      for (let waited = 0; waited < 2000 && hole.open() > 0; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(hole.open(), 0, "no socket to the black hole left open");
+    } finally {
+      hole.close();
     }
   });
 
@@ -97,6 +137,25 @@ describe("natsPing: faults, with safe public messages", () => {
       }
     } finally {
       hole.close();
+    }
+  });
+
+  it("every listed server dead: the first one's failure, within the timeout, and no socket left open", async () => {
+    const [one, two] = [await blackHole(), await blackHole()];
+    const refused = `nats://127.0.0.1:${await freePort()}`;
+    try {
+      for (const connect of [undefined, V2]) {
+        assert.equal((await run(natsPing({ servers: [refused, `nats://127.0.0.1:${one.port}`], connect }), 600)).output, "unavailable: connection refused");
+        const started = performance.now();
+        const result = await run(natsPing({ servers: [`nats://127.0.0.1:${one.port}`, `nats://127.0.0.1:${two.port}`, refused], connect }), 600);
+        assert.match(result.output, /^unavailable: (connection timed out|timed out after 600 ms)$/);
+        assert.ok(performance.now() - started < 1000);
+      }
+      for (let waited = 0; waited < 2000 && one.open() + two.open() > 0; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(one.open() + two.open(), 0);
+    } finally {
+      one.close();
+      two.close();
     }
   });
 
