@@ -22,9 +22,15 @@ export interface NeonQueryable {
 }
 
 /** A Neon `Pool` as the check makes one for a URL. */
-interface OwnedPool extends NeonQueryable {
+interface OwnedPool {
+  connect(): Promise<PoolClient>;
   end(): Promise<void>;
   on(event: "error", listener: (error: unknown) => void): unknown;
+}
+
+/** A client checked out of that pool: `release(true)` ends it (pg-pool removes a client released with an error). */
+interface PoolClient extends NeonQueryable {
+  release(destroy?: boolean): void;
 }
 
 type PoolConstructor = new (config: Record<string, unknown>) => OwnedPool;
@@ -76,10 +82,20 @@ async function onFreshPool(url: string, signal: AbortSignal, timeoutMs: number) 
   const pool = new Pool({ connectionString: url, max: 1, connectionTimeoutMillis: driverTimeoutMs(timeoutMs), idleTimeoutMillis: 1000 });
   // An idle client's error (the server going away) is the run's failure, not an uncaught event.
   pool.on("error", () => {});
-  const end = () => void pool.end().catch(() => {});
+  let client: PoolClient | undefined;
+  const end = () => {
+    // pool.end() waits for the client in use; ended itself, it drops a query the server never
+    // answers (pg destroys the socket under an active query), which would keep the WebSocket open.
+    client?.release(true);
+    client = undefined;
+    void pool.end().catch(() => {});
+  };
   signal.addEventListener("abort", end, { once: true });
   try {
-    return await pool.query(HEARTBEAT);
+    client = await pool.connect();
+    // Aborted while connecting: end() ran before there was a client to end.
+    if (signal.aborted) throw signal.reason;
+    return await client.query(HEARTBEAT);
   } finally {
     signal.removeEventListener("abort", end);
     end();

@@ -3,17 +3,19 @@
  * real PostgreSQL through a loopback WebSocket-to-TCP proxy (test/helpers/neon-proxy.ts),
  * in Node and inside Vercel's edge-runtime: healthy with a URL, the app's Neon pool and a
  * @vercel/postgres pool; wrong password, missing database, the server stopped, the proxy
- * down — with safe public messages.
+ * down, a proxy that never answers or stops at the query (the run's WebSocket closed) —
+ * with safe public messages.
  */
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
+import { connect } from "node:net";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import { createPool } from "@vercel/postgres";
 import { build } from "esbuild";
 import { EdgeRuntime } from "edge-runtime";
-import ws from "ws";
+import ws, { WebSocketServer } from "ws";
 import { defineHealthConfig, handleHealthRequest } from "../../src/index.ts";
 import { neonHeartbeat } from "../../src/checks/neon.ts";
 import { EDGE_BUILD_OPTIONS } from "../helpers/edge-bundle.ts";
@@ -99,6 +101,74 @@ describe("neonHeartbeat in Node", () => {
       await proxy.start();
     }
     assert.equal((await run(check)).status, "pass");
+  });
+});
+
+/**
+ * A WebSocket endpoint in Neon's proxy's place that accepts every socket and answers
+ * nothing (`forward: false`), or relays to the database until the client sends the
+ * heartbeat's query and then stops, as a host that hangs mid-session; it notes when each
+ * socket closes.
+ */
+async function stallingProxy(forward: boolean): Promise<{ port: number; closedAt: number[]; open(): number; close(): void }> {
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise<void>((resolve) => server.once("listening", resolve));
+  const closedAt: number[] = [];
+  server.on("connection", (socket, request) => {
+    socket.once("close", () => closedAt.push(performance.now()));
+    if (!forward) return;
+    const [host, port] = (new URL(request.url ?? "/", "http://proxy").searchParams.get("address") ?? "").split(":");
+    const upstream = connect(Number(port), host);
+    let stalled = false;
+    upstream.on("data", (chunk) => socket.send(chunk));
+    upstream.on("error", () => socket.terminate());
+    socket.on("message", (data: Buffer) => {
+      stalled ||= data.includes("select 1");
+      if (!stalled) upstream.write(data);
+    });
+    socket.once("close", () => upstream.destroy());
+  });
+  return {
+    port: (server.address() as { port: number }).port,
+    closedAt,
+    open: () => server.clients.size,
+    close() {
+      for (const socket of server.clients) socket.terminate();
+      server.close();
+    },
+  };
+}
+
+describe("neonHeartbeat: a proxy that hangs", () => {
+  async function throughStallingProxy(forward: boolean, timeoutMs: number) {
+    const stalling = await stallingProxy(forward);
+    Object.assign(neonConfig, neonTestConfig(stalling.port));
+    try {
+      const started = performance.now();
+      const result = await run(neonHeartbeat({ url }), timeoutMs);
+      const endedAt = performance.now();
+      for (let waited = 0; stalling.open() > 0 && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      return { result, took: endedAt - started, open: stalling.open(), closedAfterMs: stalling.closedAt.map((at) => at - endedAt) };
+    } finally {
+      stalling.close();
+      Object.assign(neonConfig, neonTestConfig(proxy.port));
+    }
+  }
+
+  it("accepting and never answering: 'connection timed out' within the timeout, the run's WebSocket closed", async () => {
+    const { result, took, open, closedAfterMs } = await throughStallingProxy(false, 1000);
+    assert.equal(result.output, "unavailable: connection timed out", result.detail);
+    assert.ok(took < 1000 + 500, `took ${Math.round(took)} ms`);
+    assert.equal(open, 0, "the WebSocket is left open");
+    assert.equal(closedAfterMs.length, 1);
+  });
+
+  it("the query never answered: 'timed out after 1000 ms', and the pool's WebSocket closed at once, not when the server answers", async () => {
+    const { result, took, open, closedAfterMs } = await throughStallingProxy(true, 1000);
+    assert.equal(result.output, "unavailable: timed out after 1000 ms", result.detail);
+    assert.ok(took < 1000 + 500, `took ${Math.round(took)} ms`);
+    assert.equal(open, 0, "the WebSocket is left open");
+    assert.ok(closedAfterMs.length === 1 && closedAfterMs[0]! < 1000, `closed ${closedAfterMs.map(Math.round).join(", ")} ms after the run`);
   });
 });
 
