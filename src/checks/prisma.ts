@@ -95,14 +95,37 @@ const DATABASE_CODES: Record<string, string> = {
   "1040": "too many connections",
   "1203": "too many connections",
   "1053": "database is shutting down",
+  // The mariadb connector's own: the server closed the socket mid-query (a KILL, a restart, a proxy).
+  "45009": "connection lost",
   // The mariadb connector's pool gave up retrieving a connection: its cause says why.
   "45028": "timed out waiting for a connection from the pool",
 };
 
+/** Node's socket codes, which Prisma copies onto its error when @prisma/adapter-mariadb passes a reset through. */
+const SOCKET_CODES: Record<string, string> = {
+  ECONNRESET: "connection lost",
+  EPIPE: "connection lost",
+};
+
+/**
+ * pg's failures that carry no code, which @prisma/adapter-pg rethrows as they are (its
+ * convertDriverError keeps only socket, TLS and server errors) and Prisma passes on with
+ * only a `clientVersion` added: pg's own fixed texts, never read on a PrismaClient…Error
+ * (whose messages carry the SQL).
+ */
+const PG_MESSAGES: readonly (readonly [RegExp, string])[] = [
+  [/^Connection terminated unexpectedly$/, "connection lost"],
+  // pg-pool: every connection stayed in use for connectionTimeoutMillis.
+  [/^timeout exceeded when trying to connect$/, "timed out waiting for a connection from the pool"],
+  [/^Connection terminated due to connection timeout$/, "connection timed out"],
+];
+
 /**
  * Prisma's messages carry the SQL, the database and the server's text: only codes are
- * read — Prisma's (`code` of a known request error, `errorCode` of an initialization
- * error), then the driver adapter's `kind` and the database's `originalCode`.
+ * read — the driver adapter's `kind` and the database's `originalCode` (with driver
+ * adapters a failed raw query is a `P2010` holding them), then Prisma's own (`code` of
+ * a known request error, `errorCode` of an initialization error) — and the few fixed
+ * texts of pg's that @prisma/adapter-pg passes through.
  */
 function safePrismaError(error: unknown): HealthCheckError {
   if (isHealthCheckError(error)) return error;
@@ -114,8 +137,14 @@ function safePrismaError(error: unknown): HealthCheckError {
     (typeof adapter?.kind === "string" ? ADAPTER_KINDS[adapter.kind] : undefined) ??
     (underlying !== undefined ? DATABASE_CODES[underlying] : undefined) ??
     (adapter?.originalCode !== undefined ? DATABASE_CODES[String(adapter.originalCode)] : undefined) ??
-    PRISMA_CODES[String(found?.code ?? found?.errorCode ?? "")];
+    PRISMA_CODES[String(found?.code ?? found?.errorCode ?? "")] ??
+    SOCKET_CODES[String(found?.code ?? "")] ??
+    (error instanceof Error && !error.name.startsWith("PrismaClient") && found?.code === undefined ? pgMessage(error.message) : undefined);
   return new ServiceUnavailable(named ?? "query failed", { cause: error });
+}
+
+function pgMessage(message: string): string | undefined {
+  return PG_MESSAGES.find(([pattern]) => pattern.test(message))?.[1];
 }
 
 interface AdapterCause {
