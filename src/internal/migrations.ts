@@ -28,7 +28,7 @@ export interface MigrationsOptions extends CommonCheckOptions {
   table?: string;
   /**
    * The table's schema (PostgreSQL) or database (MySQL).
-   * @default PostgreSQL: "drizzle" (drizzle), "public" (node-pg-migrate), the search_path (the others); MySQL: the connection's database
+   * @default PostgreSQL: "drizzle" (drizzle), "public" (node-pg-migrate), the URL's `?schema=` (prisma, with `url`), the search_path (the others); MySQL: the connection's database
    */
   schema?: string;
   /**

@@ -307,6 +307,114 @@ describe("knex (knex.migrate.latest)", () => {
   });
 });
 
+describe("a custom table and schema, as each tool's migrator writes them", () => {
+  // Each tool is run with its own options for a table `schema_history` in a schema `ops`; the
+  // check with the same `table` and `schema` sees exactly what was applied, and without
+  // them looks for the default table, which is not there.
+  const table = "schema_history";
+  const schema = "ops";
+  /**
+   * The check with the tool's `table` and `schema` passes on `dir` (2 migrations) and names
+   * the one `newer` adds; without them it looks for `defaultTable`, which is not there.
+   */
+  const assertCustomTable = async (tool: "drizzle" | "kysely" | "knex", url: string, dir: string, newer: string, pending: string, defaultTable: string) => {
+    assert.equal((await check({ tool, url, migrationsDir: dir, table, schema })).output, "up to date (2 migrations)");
+    assert.equal((await check({ tool, url, migrationsDir: newer, table, schema })).output, `unavailable: 1 migration to apply: ${pending}`);
+    assert.equal((await check({ tool, url, migrationsDir: dir })).output, `unavailable: database is not ready: no ${defaultTable} table yet`);
+  };
+  const createSchema = async (url: string, name = schema) => {
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    await sql.unsafe(`create schema ${name}`);
+    await sql.end();
+  };
+
+  it("drizzle: migrationsTable / migrationsSchema (migrations.table / migrations.schema in drizzle.config.ts)", async () => {
+    const url = await server.createDatabase("drizzle_custom");
+    const journal = (tags: [string, number][]) => JSON.stringify({ version: "7", dialect: "postgresql", entries: tags.map(([tag, when], idx) => ({ idx, version: "7", when, tag, breakpoints: true })) });
+    const applied: [string, number][] = [["0000_init", 1704067200000], ["0001_email", 1704153600000]];
+    const dir = await folder("drizzle-custom", {
+      "meta/_journal.json": journal(applied),
+      "0000_init.sql": `CREATE TABLE "users" ("id" serial PRIMARY KEY);\n`,
+      "0001_email.sql": `ALTER TABLE "users" ADD COLUMN "email" text;\n`,
+    });
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    await drizzleMigrate(drizzle(sql), { migrationsFolder: dir, migrationsTable: table, migrationsSchema: schema });
+    await sql.end();
+    await assertCustomTable("drizzle", url, dir, await variant(dir, "drizzle-custom-newer", { add: { "meta/_journal.json": journal([...applied, ["0002_posts", 1704240000000]]), "0002_posts.sql": "SELECT 1;\n" } }), "0002_posts", "__drizzle_migrations");
+  });
+
+  it("drizzle 1.x: migrationsTable / migrationsSchema", async () => {
+    const url = await server.createDatabase("drizzle_v1_custom");
+    const dir = await folder("drizzle-v1-custom", {
+      "20240101000000_init/migration.sql": `CREATE TABLE "users" ("id" serial PRIMARY KEY);\n`,
+      "20240102000000_email/migration.sql": `ALTER TABLE "users" ADD COLUMN "email" text;\n`,
+    });
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    await drizzleV1Migrate(drizzleV1({ client: sql }), { migrationsFolder: dir, migrationsTable: table, migrationsSchema: schema });
+    await sql.end();
+    await assertCustomTable("drizzle", url, dir, await variant(dir, "drizzle-v1-custom-newer", { add: { "20240103000000_posts/migration.sql": "SELECT 1;\n" } }), "20240103000000_posts", "__drizzle_migrations");
+  });
+
+  it("kysely: migrationTableName / migrationTableSchema", async () => {
+    const url = await server.createDatabase("kysely_custom");
+    const dir = await folder("kysely-custom", {
+      "2024-01-01_init.mjs": `export async function up(db) { await db.schema.createTable("users").addColumn("id", "serial", (c) => c.primaryKey()).execute(); }\n`,
+      "2024-01-02_email.mjs": `export async function up(db) { await db.schema.alterTable("users").addColumn("email", "text").execute(); }\n`,
+    });
+    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
+    const migrator = new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder: dir }), migrationTableName: table, migrationTableSchema: schema });
+    const { error } = await migrator.migrateToLatest();
+    await db.destroy();
+    assert.equal(error, undefined);
+    await assertCustomTable("kysely", url, dir, await variant(dir, "kysely-custom-newer", { add: { "2024-01-03_posts.mjs": "export async function up() {}\n" } }), "2024-01-03_posts", "kysely_migration");
+  });
+
+  it("knex: tableName / schemaName", async () => {
+    const url = await server.createDatabase("knex_custom");
+    await createSchema(url);
+    const dir = await folder("knex-custom", {
+      "20240101000000_init.cjs": `exports.up = (knex) => knex.schema.createTable("users", (t) => { t.increments("id"); });\nexports.down = () => {};\n`,
+      "20240102000000_email.cjs": `exports.up = (knex) => knex.schema.alterTable("users", (t) => { t.text("email"); });\nexports.down = () => {};\n`,
+    });
+    const knex = knexFactory({ client: "pg", connection: url });
+    await knex.migrate.latest({ directory: dir, tableName: table, schemaName: schema });
+    await knex.destroy();
+    await assertCustomTable("knex", url, dir, await variant(dir, "knex-custom-newer", { add: { "20240103000000_posts.cjs": "exports.up = () => {};\n" } }), "20240103000000_posts.cjs", "knex_migrations");
+  });
+
+  it("prisma: _prisma_migrations in the schema the URL names (?schema=), whatever else of Prisma's the URL carries", async () => {
+    const url = await server.createDatabase("prisma_custom");
+    await createSchema(url, "app");
+    const dir = await folder("prisma-custom/migrations", {
+      "migration_lock.toml": `provider = "postgresql"\n`,
+      "20240101000000_init/migration.sql": "SELECT 1;\n",
+      "20240102000000_email/migration.sql": "SELECT 1;\n",
+    });
+    // prisma-engines creates the table in the URL's schema (schema-engine/connectors/sql-schema-connector/src/flavour/postgres.rs).
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    await sql.unsafe(`CREATE TABLE app._prisma_migrations (
+      id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL,
+      logs TEXT, rolled_back_at TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0)`);
+    await sql.unsafe(`INSERT INTO app._prisma_migrations (id, checksum, migration_name, finished_at, applied_steps_count)
+      VALUES (gen_random_uuid()::text, repeat('a', 64), '20240101000000_init', now(), 1), (gen_random_uuid()::text, repeat('a', 64), '20240102000000_email', now(), 1)`);
+    await sql.end();
+    const prismaUrl = `${url}?schema=app`;
+    assert.equal((await check({ tool: "prisma", url: prismaUrl, migrationsDir: dir })).output, "up to date (2 migrations)");
+    assert.equal((await check({ tool: "prisma", url: `${url}?connection_limit=5&schema=app&pool_timeout=10&pgbouncer=true`, migrationsDir: dir })).output, "up to date (2 migrations)");
+    const newer = await variant(dir, "prisma-custom-newer", { add: { "20240103000000_posts/migration.sql": "SELECT 1;\n" } });
+    assert.equal((await check({ tool: "prisma", url: prismaUrl, migrationsDir: newer })).output, "unavailable: 1 migration to apply: 20240103000000_posts");
+    // The same through the app's own client, which names the schema with `schema`.
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      assert.equal((await check({ tool: "prisma", client: pool, migrationsDir: dir, schema: "app" })).output, "up to date (2 migrations)");
+    } finally {
+      await pool.end();
+    }
+    // Without ?schema= prisma migrate uses public, where there is no table.
+    assert.equal((await check({ tool: "prisma", url, migrationsDir: dir })).output, "unavailable: database is not ready: no _prisma_migrations table yet");
+  });
+});
+
 describe("pendingMigrations: configuration mistakes", () => {
   it("a missing migrations folder is a clear failure, not '0 pending'", async () => {
     const url = await server.createDatabase("missing_folder");
