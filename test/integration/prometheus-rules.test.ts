@@ -291,7 +291,7 @@ describe("contrib/prometheus/probekit-alerts.yml", () => {
   it("has the alerts, each with for:, a severity and a summary and description naming what fails", () => {
     const rules = alertRules();
     const names = rules.map((rule) => rule.alert);
-    for (const name of ["ProbekitCriticalCheckFailing", "ProbekitSubsetFailing", "ProbekitCheckSlow", "ProbekitMetricsStale"]) assert.ok(names.includes(name), `${name} is missing`);
+    for (const name of ["ProbekitCriticalCheckFailing", "ProbekitSubsetFailing", "ProbekitCheckSlow", "ProbekitCheckFlapping", "ProbekitMetricsStale"]) assert.ok(names.includes(name), `${name} is missing`);
     for (const rule of rules) {
       assert.ok(rule.alert, `only alerts in the file: ${JSON.stringify(rule)}`);
       assert.match(rule.for ?? "", /^\d+[smh]$/, `${rule.alert} has a for:`);

@@ -1,14 +1,18 @@
 /**
  * probekit/otel against the real OpenTelemetry metrics SDK (no fake meter): the
  * instruments, their attributes and units, one run per subset per collection, none
- * during the drain, and unregistering.
+ * during the drain, and unregistering; and the names the SDK's own Prometheus exporter
+ * gives them, scraped from its endpoint.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { metrics } from "@opentelemetry/api";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { defineCheck, runHealthChecks, ServiceUnavailable, setShuttingDown } from "../../src/index.ts";
 import { registerHealthMetrics } from "../../src/otel/index.ts";
 import { counted, failing, passing, quietConfig, warning } from "../helpers/checks.ts";
+import { freePort } from "../helpers/net.ts";
 import { otelSdk, valueOf } from "../helpers/otel.ts";
 
 describe("registerHealthMetrics", () => {
@@ -113,5 +117,39 @@ describe("registerHealthMetrics", () => {
   it("rejects unknown subsets when it registers", () => {
     const config = quietConfig({ subsets: { a: [passing("x")] } });
     assert.throws(() => registerHealthMetrics(config, { subsets: ["b"] }), /probekit\/otel: registerHealthMetrics: unknown subset "b"; known subsets: a/);
+  });
+});
+
+describe("registerHealthMetrics through the SDK's Prometheus exporter (@opentelemetry/exporter-prometheus)", () => {
+  it("names the duration probekit_check_duration (no unit suffix) and the status and runs families as the /metrics table does", async () => {
+    const port = await freePort();
+    const exporter = new PrometheusExporter({ host: "127.0.0.1", port, preventServerStart: true });
+    await exporter.startServer();
+    const provider = new MeterProvider({ readers: [exporter] });
+    const config = quietConfig({ subsets: { readiness: [passing("db")], integrations: [passing("db"), failing("mail")] }, cacheTtlMs: 0 });
+    const unregister = registerHealthMetrics(config, { subsets: ["readiness", "integrations"], meter: provider.getMeter("probekit-test") });
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const families = Object.fromEntries([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => [name, type]).filter(([name]) => name !== "target_info"));
+      assert.deepEqual(families, { probekit_subset_status: "gauge", probekit_check_status: "gauge", probekit_check_duration: "gauge", probekit_check_runs_total: "counter" }, text);
+      // Each family's labels, less the exporter's own otel_scope_name: those of the /metrics table.
+      const labels = (family: string) => [
+        ...new Set(
+          text
+            .split("\n")
+            .filter((line) => line.startsWith(`${family}{`))
+            .map((line) => [...line.matchAll(/(\w+)="/g)].map(([, label]) => label).filter((label) => label !== "otel_scope_name").join(",")),
+        ),
+      ];
+      assert.deepEqual(labels("probekit_subset_status"), ["subset,status"]);
+      assert.deepEqual(labels("probekit_check_status"), ["subset,check,critical,status"]);
+      assert.deepEqual(labels("probekit_check_duration"), ["subset,check"]);
+      assert.deepEqual(labels("probekit_check_runs_total"), ["subset,check,status"]);
+      assert.match(text, /^probekit_subset_status\{subset="integrations",status="fail",otel_scope_name="probekit-test"\} 1$/m);
+      assert.match(text, /^probekit_check_runs_total\{subset="integrations",check="mail",status="fail",otel_scope_name="probekit-test"\} 1$/m);
+    } finally {
+      unregister();
+      await provider.shutdown();
+    }
   });
 });
