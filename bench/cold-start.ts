@@ -194,7 +194,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const rows = await measureColdStart(Number(process.argv[2] ?? 20));
   for (const row of rows) {
     const verdict = row.target === undefined ? "" : ` (${row.target}: ${row.met ? "met" : "MISSED"})`;
-    const extra = row.addedMs === undefined ? "" : `  +${row.addedMs.toFixed(1)} ms (in-process +${row.addedInProcessMs!.toFixed(1)}), +${row.addedMiB!.toFixed(1)} MiB${verdict}`;
+    const signed = (value: number) => `${value < 0 ? "−" : "+"}${Math.abs(value).toFixed(1)}`;
+    const extra = row.addedMs === undefined ? "" : `  ${signed(row.addedMs)} ms (in-process ${signed(row.addedInProcessMs!)}), ${signed(row.addedMiB!)} MiB${verdict}`;
     console.log(`${row.contender.padEnd(26)} ${row.medianMs.toFixed(1).padStart(7)} ms ${row.medianInProcessMs.toFixed(1).padStart(6)} ms ${row.medianRssMiB.toFixed(1).padStart(6)} MiB${extra}`);
   }
 }
