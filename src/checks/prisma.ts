@@ -11,6 +11,7 @@
  */
 import { builtinCheck, type Check, type CommonCheckOptions } from "../core/check.js";
 import { isHealthCheckError, ServiceReturnedUnexpectedResult, ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
+import { PG_MESSAGES } from "../internal/postgres-errors.js";
 import { guarded } from "../internal/safe-errors.js";
 
 /** The part of a PrismaClient the check uses: `$queryRawUnsafe`, or else the `$queryRaw` tag. */
@@ -110,15 +111,11 @@ const SOCKET_CODES: Record<string, string> = {
 /**
  * pg's failures that carry no code, which @prisma/adapter-pg rethrows as they are (its
  * convertDriverError keeps only socket, TLS and server errors) and Prisma passes on with
- * only a `clientVersion` added: pg's own fixed texts, never read on a PrismaClient…Error
- * (whose messages carry the SQL).
+ * only a `clientVersion` added: pg's own fixed texts, as the Postgres checks name them,
+ * never read on a PrismaClient…Error (whose messages carry the SQL). pg-pool's wait for
+ * a client first: every connection stayed in use for connectionTimeoutMillis.
  */
-const PG_MESSAGES: readonly (readonly [RegExp, string])[] = [
-  [/^Connection terminated unexpectedly$/, "connection lost"],
-  // pg-pool: every connection stayed in use for connectionTimeoutMillis.
-  [/^timeout exceeded when trying to connect$/, "timed out waiting for a connection from the pool"],
-  [/^Connection terminated due to connection timeout$/, "connection timed out"],
-];
+const ADAPTER_PG_MESSAGES: readonly (readonly [RegExp, string])[] = [[/^timeout exceeded when trying to connect$/, "timed out waiting for a connection from the pool"], ...PG_MESSAGES];
 
 /**
  * Prisma's messages carry the SQL, the database and the server's text: only codes are
@@ -144,7 +141,7 @@ function safePrismaError(error: unknown): HealthCheckError {
 }
 
 function pgMessage(message: string): string | undefined {
-  return PG_MESSAGES.find(([pattern]) => pattern.test(message))?.[1];
+  return ADAPTER_PG_MESSAGES.find(([pattern]) => pattern.test(message))?.[1];
 }
 
 interface AdapterCause {

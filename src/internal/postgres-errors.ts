@@ -24,8 +24,8 @@ const POSTGRES_CODES: Record<string, string> = {
   CONNECTION_DESTROYED: "connection lost",
 };
 
-/** pg's failures that carry no code. */
-const PG_MESSAGES: readonly (readonly [RegExp, string])[] = [
+/** pg's failures that carry no code (also read by probekit/checks/prisma, for what @prisma/adapter-pg passes through). */
+export const PG_MESSAGES: readonly (readonly [RegExp, string])[] = [
   [/Connection terminated unexpectedly|Connection terminated$/, "connection lost"],
   [/timeout exceeded when trying to connect|Connection terminated due to connection timeout/, "connection timed out"],
 ];
