@@ -97,6 +97,21 @@ const run = runCheckOnce;
 
 /**
  * A check that passes on a warm connection through `proxy`, whose next query the proxy
+ * holds back while `kill` has the server end the session: its public output is
+ * `expected`, and the next run passes on a new connection.
+ */
+async function assertKilledMidQuery(check: ReturnType<typeof prismaHeartbeat>, proxy: TcpRelay, kill: () => Promise<void>, secrets: readonly string[], expected: string): Promise<void> {
+  assert.equal((await run(check)).status, "pass");
+  const swallowed = proxy.cutNext("swallow");
+  const output = publicOutput(check, secrets);
+  await swallowed;
+  await kill();
+  assert.equal(await output, expected);
+  assert.equal((await run(check)).status, "pass");
+}
+
+/**
+ * A check that passes on a warm connection through `proxy`, whose next query the proxy
  * cuts (`how`): its public output is `expected`, and the next run passes on a new connection.
  */
 async function assertCutMidQuery(check: ReturnType<typeof prismaHeartbeat>, proxy: TcpRelay, how: "reset" | "close", secrets: readonly string[], expected: string): Promise<void> {
@@ -169,16 +184,12 @@ describe("prismaHeartbeat with @prisma/adapter-pg: the connection fails under th
   });
 
   it("the backend terminated mid-query: the database's own code behind the P2010, 57P01, reads 'database is shutting down'", async () => {
-    const check = prismaHeartbeat({ prisma: viaProxy({ applicationName: "prisma_victim" }) });
-    assert.equal((await run(check)).status, "pass");
     // The query never reaches the server, which ends the session (FATAL 57P01) while the client waits for its answer.
-    const swallowed = proxy.cutNext("swallow");
-    const output = publicOutput(check, secrets());
-    await swallowed;
-    const [{ terminated }] = (await postgresServer.admin(`select count(pg_terminate_backend(pid))::int as terminated from pg_stat_activity where application_name = 'prisma_victim'`)) as [{ terminated: number }];
-    assert.equal(terminated, 1);
-    assert.equal(await output, "unavailable: database is shutting down");
-    assert.equal((await run(check)).status, "pass");
+    const terminate = async () => {
+      const [{ terminated }] = (await postgresServer.admin(`select count(pg_terminate_backend(pid))::int as terminated from pg_stat_activity where application_name = 'prisma_victim'`)) as [{ terminated: number }];
+      assert.equal(terminated, 1);
+    };
+    await assertKilledMidQuery(prismaHeartbeat({ prisma: viaProxy({ applicationName: "prisma_victim" }) }), proxy, terminate, secrets(), "unavailable: database is shutting down");
   });
 
   it("every pooled connection in use past pg's connectionTimeoutMillis: 'timed out waiting for a connection from the pool'", async () => {
@@ -232,19 +243,14 @@ describe("prismaHeartbeat with @prisma/adapter-mariadb on MariaDB", () => {
     it("KILL CONNECTION while the query is on its way: 'connection lost'", async () => {
       // A proxy of its own: its one connection to the server is the client's.
       proxy = await proxyTo(mariadb.port);
-      const client = viaProxy();
-      const check = prismaHeartbeat({ prisma: client });
-      assert.equal((await run(check)).status, "pass");
-      const hosts = proxy.upstreamPorts().map((port) => `'127.0.0.1:${port}'`);
-      assert.equal(hosts.length, 1);
-      const ids = (await mariadb.admin(`select id from information_schema.processlist where host in (${hosts.join(", ")})`)) as { id: number }[];
-      assert.equal(ids.length, 1, JSON.stringify(ids));
-      const swallowed = proxy.cutNext("swallow");
-      const output = publicOutput(check, secrets());
-      await swallowed;
-      await mariadb.admin(`KILL CONNECTION ${ids[0]!.id}`);
-      assert.equal(await output, "unavailable: connection lost");
-      assert.equal((await run(check)).status, "pass");
+      const kill = async () => {
+        const hosts = proxy.upstreamPorts().map((port) => `'127.0.0.1:${port}'`);
+        assert.equal(hosts.length, 1);
+        const ids = (await mariadb.admin(`select id from information_schema.processlist where host in (${hosts.join(", ")})`)) as { id: number }[];
+        assert.equal(ids.length, 1, JSON.stringify(ids));
+        await mariadb.admin(`KILL CONNECTION ${ids[0]!.id}`);
+      };
+      await assertKilledMidQuery(prismaHeartbeat({ prisma: viaProxy() }), proxy, kill, secrets(), "unavailable: connection lost");
     });
   });
 
