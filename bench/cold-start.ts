@@ -29,12 +29,19 @@
  *
  * Peak RSS is read at exit (see RUNNER); read at the answer, the bare route looked
  * 2.4 MiB lighter than any route that awaits I/O, which was Node's compile, not probekit.
+ *
+ * With profile rounds (`npm run bench -- --cpu-prof`, or `node --import tsx
+ * bench/cold-start.ts <rounds> <profile rounds>`), each contender runs that many more times
+ * under --cpu-prof, and its CPU is sorted by what spent it (bench/profile.ts cpuBreakdown):
+ * V8 compiling the modules' source, the route's own code, the collector, Node's JavaScript.
  */
 import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
 import { median, REPO } from "./lib.ts";
+import { cpuBreakdown, mainThreadProfile, type CpuBreakdown } from "./profile.ts";
 
 const HEALTH_ROUTE = `import { defineHealthConfig } from "probekit";
 import { createHealthRoute } from "probekit/next";
@@ -97,9 +104,9 @@ interface Contender {
   rssKiB: number[];
 }
 
-function run(contender: Contender): void {
+function run(contender: Contender, nodeFlags: string[] = []): void {
   const started = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, [contender.script], { cwd: contender.cwd, encoding: "utf8", env: { ...process.env, NODE_ENV: "production" } });
+  const child = spawnSync(process.execPath, [...nodeFlags, contender.script], { cwd: contender.cwd, encoding: "utf8", env: { ...process.env, NODE_ENV: "production" } });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (child.status !== 0) throw new Error(`${contender.name} exited ${child.status}: ${child.stderr}`);
   const [rssKiB, inProcessMs] = child.stdout.split(" ").map(Number);
@@ -122,7 +129,21 @@ export interface ColdStartRow {
   met?: boolean;
 }
 
-export async function measureColdStart(rounds: number): Promise<ColdStartRow[]> {
+/** Where one contender's process spent its CPU, mean ms per process over the profiled runs (`--cpu-prof`). */
+export interface ColdStartProfileRow extends CpuBreakdown {
+  contender: string;
+}
+
+export interface ColdStart {
+  rows: ColdStartRow[];
+  /** With `profileRounds`: each contender's CPU by what spent it, then the health routes' and the controls' differences over their bare routes. */
+  profile: ColdStartProfileRow[];
+}
+
+/** Sampling interval of the profiled runs, µs: a cold start is ~50 ms of CPU, Node's default 1 ms would give 50 samples. */
+const PROFILE_INTERVAL_US = 20;
+
+export async function measureColdStart(rounds: number, profileRounds = 0): Promise<ColdStart> {
   const root = await mkdtemp(join(tmpdir(), "probekit-cold-"));
   await mkdir(join(root, "node_modules"));
   await symlink(REPO, join(root, "node_modules", "probekit"));
@@ -146,6 +167,7 @@ export async function measureColdStart(rounds: number): Promise<ColdStartRow[]> 
     await build({ entryPoints: { [`${name}.bundled`]: join(root, `${name}.mjs`) }, outdir: root, bundle: true, splitting: true, chunkNames: "chunks/[name]-[hash]", outExtension: { ".js": ".mjs" }, platform: "node", format: "esm", minify: true, logLevel: "error" });
   }
   const contenders: Contender[] = [];
+  let profile: ColdStartProfileRow[] = [];
   for (const [file, name] of CONTENDERS) {
     const script = join(root, `run-${file}`);
     await writeFile(script, RUNNER(`./${file}`));
@@ -154,6 +176,7 @@ export async function measureColdStart(rounds: number): Promise<ColdStartRow[]> 
   try {
     for (const contender of contenders) run(contender); // warm the disk cache
     for (let round = 0; round < rounds; round++) for (const contender of contenders) run(contender);
+    if (profileRounds > 0) profile = await profileContenders(contenders, profileRounds, root);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -177,8 +200,43 @@ export async function measureColdStart(rounds: number): Promise<ColdStartRow[]> 
   added(healthBundled, bareBundled, 5);
   added(floorRow, bare);
   added(statfsRow, bare);
-  return rows;
+  return { rows, profile };
 }
+
+/**
+ * Runs each contender `rounds` more times under --cpu-prof (not timed: the profiler slows
+ * the process) and averages where its CPU went; then each health route minus its bare
+ * route, and each control minus the bare route.
+ */
+async function profileContenders(contenders: Contender[], rounds: number, root: string): Promise<ColdStartProfileRow[]> {
+  const [dist, routes, runners] = [join(REPO, "dist"), root, join(root, "run-")].map((path) => pathToFileURL(path).href);
+  const isOwnCode = (url: string) => url.startsWith(`${dist}/`) || (url.startsWith(`${routes}/`) && !url.startsWith(runners!));
+  const sums = contenders.map(() => Object.fromEntries(BREAKDOWN_KEYS.map((key) => [key, 0])) as unknown as CpuBreakdown);
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, contender] of contenders.entries()) {
+      const dir = await mkdtemp(join(root, "profile-"));
+      run({ ...contender, ms: [], inProcessMs: [], rssKiB: [] }, ["--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${PROFILE_INTERVAL_US}`]);
+      const breakdown = await cpuBreakdown((await mainThreadProfile(dir))!, isOwnCode);
+      for (const key of BREAKDOWN_KEYS) sums[index]![key] += breakdown[key] / rounds;
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const rows: ColdStartProfileRow[] = contenders.map((contender, index) => ({ contender: contender.name, ...sums[index]! }));
+  const difference = (health: ColdStartProfileRow, bare: ColdStartProfileRow, contender: string): ColdStartProfileRow => {
+    const row = { contender } as ColdStartProfileRow;
+    for (const key of BREAKDOWN_KEYS) row[key] = health[key] - bare[key];
+    return row;
+  };
+  return [
+    ...rows,
+    difference(rows[1]!, rows[0]!, "health − bare"),
+    difference(rows[3]!, rows[2]!, "health − bare (bundled)"),
+    difference(rows[4]!, rows[0]!, "loader floor − bare"),
+    difference(rows[5]!, rows[0]!, "statfs − bare"),
+  ];
+}
+
+const BREAKDOWN_KEYS = ["compileMs", "ownCodeMs", "garbageCollectorMs", "nodeMs", "otherMs"] as const satisfies readonly (keyof CpuBreakdown)[];
 
 /** Each contender's route file and name, in the order the rows are read back. */
 const CONTENDERS: readonly (readonly [file: string, name: string])[] = [
@@ -191,11 +249,21 @@ const CONTENDERS: readonly (readonly [file: string, name: string])[] = [
 ];
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const rows = await measureColdStart(Number(process.argv[2] ?? 20));
+  const { rows, profile } = await measureColdStart(Number(process.argv[2] ?? 20), Number(process.argv[3] ?? 0));
   for (const row of rows) {
     const verdict = row.target === undefined ? "" : ` (${row.target}: ${row.met ? "met" : "MISSED"})`;
     const signed = (value: number) => `${value < 0 ? "−" : "+"}${Math.abs(value).toFixed(1)}`;
     const extra = row.addedMs === undefined ? "" : `  ${signed(row.addedMs)} ms (in-process ${signed(row.addedInProcessMs!)}), ${signed(row.addedMiB!)} MiB${verdict}`;
     console.log(`${row.contender.padEnd(26)} ${row.medianMs.toFixed(1).padStart(7)} ms ${row.medianInProcessMs.toFixed(1).padStart(6)} ms ${row.medianRssMiB.toFixed(1).padStart(6)} MiB${extra}`);
   }
+  if (profile.length > 0) console.log(`\nCPU per process, ms (mean of ${process.argv[3]} profiled runs each):\n${formatProfile(profile).join("\n")}`);
+}
+
+/** The profile rows as lines: one column per kind of CPU time. */
+export function formatProfile(profile: readonly ColdStartProfileRow[]): string[] {
+  const cell = (value: number) => value.toFixed(2).padStart(9);
+  return [
+    `${"".padEnd(26)}   compile  route code  collector      node     other`,
+    ...profile.map((row) => `${row.contender.padEnd(26)} ${cell(row.compileMs)} ${cell(row.ownCodeMs)}  ${cell(row.garbageCollectorMs)} ${cell(row.nodeMs)} ${cell(row.otherMs)}`),
+  ];
 }

@@ -22,7 +22,8 @@
  * Flags (after `npm run bench --`): --quick (or BENCH_QUICK=1: 3 rounds × 2 s,
  * Next only with --next), --no-next, --only=node,fetch,bun,next,coalescing,parallelism,bundle,cli,metrics,cold,token,
  * --rounds=N, --duration=S, --connections=N, --cpu-prof (profiles the servers of
- * sections 1–3 into bench/results/profiles and lists their hottest functions).
+ * sections 1–3 into bench/results/profiles and lists their hottest functions, and
+ * sorts the cold start's CPU by what spent it).
  */
 import { spawnSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -33,7 +34,7 @@ import { bundleSection } from "./bundle.ts";
 import { measureCliStartup } from "./cli-startup.ts";
 import { bunSection, fetchSection, nodeHttpSection } from "./http.ts";
 import { formatTable, progress, REPO, VERDICT_COLUMNS, type BenchSettings, type Row, type SectionResult } from "./lib.ts";
-import { measureColdStart } from "./cold-start.ts";
+import { formatProfile, measureColdStart } from "./cold-start.ts";
 import { metricsSection } from "./metrics.ts";
 import { nextSection } from "./next.ts";
 import { coalescingSection, parallelismSection, tokenSection } from "./runs.ts";
@@ -127,9 +128,12 @@ async function cliSection(settings: BenchSettings): Promise<SectionResult> {
 
 // ---------------------------------------------------------------- 10. cold start
 
+/** Profiled runs per route with --cpu-prof (after the timed rounds). */
+const COLD_PROFILE_ROUNDS = 20;
+
 async function coldStartSection(settings: BenchSettings): Promise<SectionResult> {
   const rounds = settings.cliRounds;
-  const rows = await measureColdStart(rounds);
+  const { rows, profile } = await measureColdStart(rounds, settings.cpuProf ? COLD_PROFILE_ROUNDS : 0);
   return {
     id: "cold",
     title: `10. Cold start: a route module with createHealthRoute and three checks vs a bare route, one request in a fresh node (${rounds} alternating rounds, medians)`,
@@ -155,8 +159,14 @@ async function coldStartSection(settings: BenchSettings): Promise<SectionResult>
       "unbundled: the route imports probekit from node_modules, as Node loads a server-external package; bundled: esbuild bundles it as Next bundles a route (what the drivers' import()s load goes to chunks loaded on first use).",
       "+ms and +MiB: over the bare route of the same kind (the controls: over the unbundled bare route). In-process: from the route's import to the answer's body, without the process's start and exit (steadier). The checks: memory and diskUsage run, postgresHeartbeat is only defined.",
       "Controls, Node's share: 'loader floor' imports the same four entries of a package with probekit's exports map and five files of no code; 'bare + statfs' awaits one statfs as diskUsage does (libuv's pool is already running in an ES-module process, so this is what awaiting one I/O costs). Peak RSS is read at each process's exit.",
+      ...(profile.length === 0
+        ? []
+        : [
+            `--cpu-prof: CPU per process (ms, mean of ${COLD_PROFILE_ROUNDS} profiled runs each, sampled every 20 µs): compile is V8 compiling the modules' source as Node loads them; route code is the self time of the route's own functions (probekit's, for the health route), their lazy compile on first call included; node is Node's own JavaScript (the loader, fs, undici).`,
+            ...formatProfile(profile),
+          ]),
     ],
-    details: { rounds, rows },
+    details: { rounds, rows, profile },
   };
 }
 

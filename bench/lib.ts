@@ -25,7 +25,7 @@ export interface BenchSettings {
   /** Samples of the in-process runner measurements. */
   samples: number;
   quick: boolean;
-  /** Start the servers of sections 1–3 under --cpu-prof and list their hottest functions. */
+  /** Start the servers of sections 1–3 under --cpu-prof and list their hottest functions; profile the cold start's routes. */
   cpuProf: boolean;
 }
 
