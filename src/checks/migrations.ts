@@ -42,9 +42,9 @@ const WHO = "probekit/checks/migrations";
  * pendingMigrations({ tool: "knex", url: process.env.DATABASE_URL, migrationsDir: "db/migrations", schema: "app" });
  */
 export function pendingMigrations(options: PendingMigrationsOptions): Check {
-  const prismaUrl = options.tool === "prisma" ? fromPrismaUrl(options.url) : undefined;
-  return migrationsCheck({ ...options, schema: options.schema ?? prismaUrl?.schema }, WHO, "postgresql", () => {
-    const connection = connectionFrom({ ...options, url: prismaUrl?.url ?? options.url }, WHO);
+  const schema = options.schema ?? (options.tool === "prisma" ? prismaSchema(options.url) : undefined);
+  return migrationsCheck({ ...options, schema }, WHO, "postgresql", () => {
+    const connection = connectionFrom(options, WHO);
     return {
       dialect: "postgresql",
       quote: (identifier) => `"${identifier.replaceAll('"', '""')}"`,
@@ -55,19 +55,13 @@ export function pendingMigrations(options: PendingMigrationsOptions): Check {
   });
 }
 
-/** Arguments of Prisma's PostgreSQL URLs that are not PostgreSQL's: sent on, the server would refuse the connection. */
-const PRISMA_ONLY_ARGUMENTS = ["schema", "connection_limit", "pool_timeout", "pgbouncer", "statement_cache_size", "socket_timeout"];
-
 /**
  * A Prisma URL names the schema of `_prisma_migrations` in `?schema=` (prisma migrate
- * creates the table there): the table's schema, and a URL postgres.js can connect with.
+ * creates the table there). The pool a URL gets connects without Prisma's arguments
+ * (src/internal/postgres.ts).
  * https://www.prisma.io/docs/orm/overview/databases/postgresql#arguments
  */
-function fromPrismaUrl(url: string | undefined): { url: string; schema?: string } | undefined {
+function prismaSchema(url: string | undefined): string | undefined {
   if (url === undefined || !URL.canParse(url)) return undefined;
-  const parsed = new URL(url);
-  if (!PRISMA_ONLY_ARGUMENTS.some((name) => parsed.searchParams.has(name))) return undefined;
-  const schema = parsed.searchParams.get("schema") ?? undefined;
-  for (const name of PRISMA_ONLY_ARGUMENTS) parsed.searchParams.delete(name);
-  return { url: parsed.toString(), schema };
+  return new URL(url).searchParams.get("schema") ?? undefined;
 }

@@ -112,6 +112,19 @@ export function driverTimeoutMs(checkTimeoutMs: number): number {
   return Math.max(100, Math.round(checkTimeoutMs * 0.8));
 }
 
+/**
+ * A connection URL without the query arguments `names` (another tool's, which the
+ * driver would misread), as given when it has none of them or is no URL at all (the
+ * driver then says what is wrong with it).
+ */
+export function withoutSearchParams(url: string, names: readonly string[]): string {
+  if (!url.includes("?") || !URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (!names.some((name) => parsed.searchParams.has(name))) return url;
+  for (const name of names) parsed.searchParams.delete(name);
+  return parsed.toString();
+}
+
 /** A duration as people read it: `4.2 ms`, `310 ms`, `3.00 s`. */
 export function formatMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;

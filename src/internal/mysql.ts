@@ -5,7 +5,7 @@
  * connection, the pool a check owns for a URL, and mysql2's codes named safely.
  */
 import { ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
-import { driverTimeoutMs } from "../core/util.js";
+import { driverTimeoutMs, withoutSearchParams } from "../core/util.js";
 import { ownedClient, type OwnedClient } from "./owned-client.js";
 import { loadPeer } from "./peer.js";
 import { guarded, retriedIfStale, safeError } from "./safe-errors.js";
@@ -109,14 +109,25 @@ async function onPooledConnection(pool: MysqlPool, sql: string, signal: AbortSig
   }
 }
 
+/**
+ * Arguments of Prisma's MySQL URLs that are not mysql2's: mysql2 ignores each, writing a
+ * warning to stderr on every connection (an error in its next major). `socket` is
+ * followed, as Prisma follows it: mysql2's `socketPath`.
+ * https://www.prisma.io/docs/orm/overview/databases/mysql#arguments
+ */
+const PRISMA_ONLY_ARGUMENTS = ["connection_limit", "connect_timeout", "pool_timeout", "socket_timeout", "socket", "sslcert", "sslidentity", "sslpassword", "sslaccept", "max_connection_lifetime", "max_idle_connection_lifetime"];
+
 /** A one-connection mysql2 pool for a URL, made on the first run. */
 function ownedPool(url: string, who: string): OwnedClient<MysqlPool & { end(): Promise<void> }, number> {
+  const mysqlUrl = withoutSearchParams(url, PRISMA_ONLY_ARGUMENTS);
+  const socketPath = mysqlUrl === url ? undefined : (new URL(url).searchParams.get("socket") ?? undefined);
   return ownedClient({
     async create(timeoutMs: number) {
       if (url === "") throw new ServiceUnavailable("no database URL configured");
       const createPool = await loadPeer(who, "mysql2", () => import("mysql2/promise"), "createPool");
       return (createPool as (config: Record<string, unknown>) => MysqlPool & { end(): Promise<void> })({
-        uri: url,
+        uri: mysqlUrl,
+        ...(socketPath === undefined ? {} : { socketPath }),
         // The one connection is kept between probes (mysql2 closes a pool's idle connections
         // only above maxIdle, and then within a second): close() (closeHealthChecks, the drain) ends it.
         connectionLimit: 1,

@@ -5,7 +5,7 @@
  * for a URL, and SQLSTATE codes named safely.
  */
 import { ServiceUnavailable } from "../core/errors.js";
-import { driverTimeoutMs } from "../core/util.js";
+import { driverTimeoutMs, withoutSearchParams } from "../core/util.js";
 import { ownedClient, type OwnedClient } from "./owned-client.js";
 import { loadPeer } from "./peer.js";
 import { safePostgresError } from "./postgres-errors.js";
@@ -100,12 +100,22 @@ async function run(sql: PostgresJsSql, text: string, signal: AbortSignal): Promi
   }
 }
 
+/**
+ * Arguments of Prisma's PostgreSQL URLs that are neither PostgreSQL's nor postgres.js's:
+ * postgres.js sends a URL's unknown arguments to the server as settings, and the server
+ * refuses the connection (`unrecognized configuration parameter "schema"`), so a Prisma
+ * app's DATABASE_URL (`prisma init` writes `?schema=public`) would fail every probe.
+ * https://www.prisma.io/docs/orm/overview/databases/postgresql#arguments
+ */
+const PRISMA_ONLY_ARGUMENTS = ["schema", "connection_limit", "pool_timeout", "pgbouncer", "statement_cache_size", "socket_timeout", "max_connection_lifetime", "max_idle_connection_lifetime"];
+
 /** Makes the one-connection postgres.js pool a URL gets (on the first run, or per run on Workers). */
 function createPool(url: string, who: string): (timeoutMs: number) => Promise<PostgresJsSql> {
+  const postgresUrl = withoutSearchParams(url, PRISMA_ONLY_ARGUMENTS);
   return async (timeoutMs) => {
     if (url === "") throw new ServiceUnavailable("no database URL configured");
     const postgres = await loadPeer(who, "postgres", () => import("postgres"), "default");
-    return postgres(url, {
+    return postgres(postgresUrl, {
       max: 1,
       // Below the check's timeout, so a black-holed host fails as a connect timeout and frees the pool for the next run.
       connect_timeout: driverTimeoutMs(timeoutMs) / 1000,

@@ -21,6 +21,8 @@ export interface MariaDbServer {
   port: number;
   /** mysql://user:password@127.0.0.1:port/database */
   url(database?: string, user?: string, password?: string): string;
+  /** The server's Unix socket. */
+  socket: string;
   /** Runs SQL as root over the server's socket. */
   admin(query: string): Promise<unknown>;
   stop(): Promise<void>;
@@ -104,6 +106,7 @@ export async function startMariaDb(options: { maxConnections?: number } = {}): P
     port,
     url: (database = MARIADB_DATABASE, name = MARIADB_USER, password = MARIADB_PASSWORD) =>
       `mysql://${encodeURIComponent(name)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
+    socket,
     admin,
     stop,
     start,

@@ -86,6 +86,28 @@ describe("mysqlHeartbeat: healthy", () => {
     assert.throws(() => mysqlHeartbeat({ connection: {} as never }), /connection must be a mysql2 connection/);
   });
 
+  it("a Prisma app's DATABASE_URL: Prisma's arguments are not handed to mysql2 (which warns on each), and ?socket= is followed", async () => {
+    const warnings: unknown[][] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => void warnings.push(args);
+    try {
+      const prismaUrl = `${server.url(undefined, "app", "app-password")}?connection_limit=5&pool_timeout=10&connect_timeout=3&socket_timeout=5&sslaccept=strict`;
+      const check = mysqlHeartbeat({ url: prismaUrl });
+      assert.equal((await run(check)).status, "pass");
+      await check.close!();
+      assert.deepEqual(warnings, [], "mysql2 was handed options it does not know");
+      // Prisma's socket argument: the URL's port has nothing listening, the socket has the server.
+      const nothing = await freePort();
+      const viaSocket = mysqlHeartbeat({ url: `mysql://app:app-password@localhost:${nothing}/probekit?socket=${encodeURIComponent(server.socket)}` });
+      const result = await run(viaSocket);
+      assert.equal(result.status, "pass", result.detail);
+      await viaSocket.close!();
+      assert.deepEqual(warnings, []);
+    } finally {
+      console.error = consoleError;
+    }
+  });
+
   it("an unset DATABASE_URL is a clear failure at run time, not a crash at import", async () => {
     const result = await run(mysqlHeartbeat({ url: process.env.PROBEKIT_UNSET_MYSQL_URL }));
     assert.equal(result.output, "unavailable: no database URL configured");

@@ -54,6 +54,21 @@ describe("postgresHeartbeat: healthy", () => {
     }
   });
 
+  it("a Prisma app's DATABASE_URL passes: ?schema= and Prisma's pool arguments are not sent to the server, the URL's own settings are", async () => {
+    // postgres.js sends a URL's unknown arguments as settings, which the server refuses:
+    // unrecognized configuration parameter "schema". `prisma init` writes ?schema=public.
+    const prismaUrl = `${url}?schema=public&connection_limit=5&pool_timeout=10&pgbouncer=true&statement_cache_size=0&socket_timeout=5&application_name=prisma-app`;
+    const check = postgresHeartbeat({ url: prismaUrl });
+    try {
+      const result = await run(check);
+      assert.equal(result.status, "pass", result.detail);
+      const sessions = await server.admin(`select count(*)::int as n from pg_stat_activity where datname = 'heartbeat' and application_name = 'prisma-app'`);
+      assert.equal(sessions[0]!.n, 1, "the check's connection, under the URL's application_name");
+    } finally {
+      await check.close!();
+    }
+  });
+
   it("creates nothing at definition: no connection until the first run", async () => {
     const before = await server.admin(`select count(*)::int as n from pg_stat_activity where application_name = 'probekit'`);
     postgresHeartbeat({ url: url.replace("heartbeat", "never-used") });
