@@ -101,17 +101,35 @@ async function run(sql: PostgresJsSql, text: string, signal: AbortSignal): Promi
 }
 
 /**
- * Arguments of Prisma's PostgreSQL URLs that are neither PostgreSQL's nor postgres.js's:
- * postgres.js sends a URL's unknown arguments to the server as settings, and the server
- * refuses the connection (`unrecognized configuration parameter "schema"`), so a Prisma
- * app's DATABASE_URL (`prisma init` writes `?schema=public`) would fail every probe.
+ * URL arguments postgres.js does not know and must not get: it sends a URL's unknown
+ * arguments to the server as settings, and the server refuses the connection
+ * (`unrecognized configuration parameter "schema"`). Prisma's own (a Prisma app's
+ * DATABASE_URL: `prisma init` writes `?schema=public`), and libpq's `channel_binding`
+ * (in the connection strings Neon hands out), which postgres.js cannot do: see postgresJsUrl.
  * https://www.prisma.io/docs/orm/overview/databases/postgresql#arguments
  */
-const PRISMA_ONLY_ARGUMENTS = ["schema", "connection_limit", "pool_timeout", "pgbouncer", "statement_cache_size", "socket_timeout", "max_connection_lifetime", "max_idle_connection_lifetime"];
+const NOT_FOR_POSTGRES_JS = ["schema", "connection_limit", "pool_timeout", "pgbouncer", "statement_cache_size", "socket_timeout", "max_connection_lifetime", "max_idle_connection_lifetime", "channel_binding"];
+
+/**
+ * The URL the check's postgres.js pool connects with: without NOT_FOR_POSTGRES_JS. A
+ * `channel_binding=require` asks that the server be authenticated, so that no one in
+ * between can relay the login; postgres.js cannot bind the channel, so the server is
+ * authenticated by its certificate instead (`sslmode=verify-full`, which stops the same
+ * attack): a server whose certificate the process does not trust fails as
+ * `TLS certificate rejected` rather than connecting unauthenticated. `prefer` and
+ * `disable` ask for nothing and are dropped.
+ */
+function postgresJsUrl(url: string): string {
+  const stripped = withoutSearchParams(url, NOT_FOR_POSTGRES_JS);
+  if (stripped === url || new URL(url).searchParams.get("channel_binding") !== "require") return stripped;
+  const verified = new URL(stripped);
+  verified.searchParams.set("sslmode", "verify-full");
+  return verified.toString();
+}
 
 /** Makes the one-connection postgres.js pool a URL gets (on the first run, or per run on Workers). */
 function createPool(url: string, who: string): (timeoutMs: number) => Promise<PostgresJsSql> {
-  const postgresUrl = withoutSearchParams(url, PRISMA_ONLY_ARGUMENTS);
+  const postgresUrl = postgresJsUrl(url);
   return async (timeoutMs) => {
     if (url === "") throw new ServiceUnavailable("no database URL configured");
     const postgres = await loadPeer(who, "postgres", () => import("postgres"), "default");

@@ -12,10 +12,11 @@ export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.
 /**
  * Runs an ES module script (TypeScript through tsx) in a fresh Node from the repository
  * root; resolves its exit code, its output and how long it lived. SIGKILL after `killAfterMs`:
- * a socket or timer it left open shows as a null code and a time near that.
+ * a socket or timer it left open shows as a null code and a time near that. `env` is added
+ * to this process's environment (what Node reads only at start, NODE_EXTRA_CA_CERTS).
  */
-export function runScript(script: string, killAfterMs = 15_000): Promise<{ code: number | null; output: string; ms: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: process.cwd(), stdio: ["ignore", "pipe", "pipe"] });
+export function runScript(script: string, killAfterMs = 15_000, env?: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; ms: number }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: process.cwd(), stdio: ["ignore", "pipe", "pipe"], env: env === undefined ? undefined : { ...process.env, ...env } });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
