@@ -8,7 +8,7 @@ import { ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
 import { driverTimeoutMs, withoutSearchParams } from "../core/util.js";
 import { ownedClient, type OwnedClient } from "./owned-client.js";
 import { loadPeer } from "./peer.js";
-import { guarded, retriedIfStale, safeError } from "./safe-errors.js";
+import { errorCode, guarded, retriedIfStale, safeError } from "./safe-errors.js";
 
 /** What a mysql2 (promise API) `query()` answers: rows, then fields. */
 type QueryResult = readonly [unknown, unknown?];
@@ -111,23 +111,39 @@ async function onPooledConnection(pool: MysqlPool, sql: string, signal: AbortSig
 
 /**
  * Arguments of Prisma's MySQL URLs that are not mysql2's: mysql2 ignores each, writing a
- * warning to stderr on every connection (an error in its next major). `socket` is
- * followed, as Prisma follows it: mysql2's `socketPath`.
+ * warning to stderr on every connection (an error in its next major). Two are followed
+ * as Prisma follows them (prismaOptions): `socket` and `sslaccept`.
  * https://www.prisma.io/docs/orm/overview/databases/mysql#arguments
  */
 const PRISMA_ONLY_ARGUMENTS = ["connection_limit", "connect_timeout", "pool_timeout", "socket_timeout", "socket", "sslcert", "sslidentity", "sslpassword", "sslaccept", "max_connection_lifetime", "max_idle_connection_lifetime"];
 
+/**
+ * mysql2's options for what a Prisma URL asks: `socket` is mysql2's `socketPath`;
+ * `sslaccept` turns TLS on (PlanetScale's Prisma URLs carry `sslaccept=strict`, and it
+ * refuses a connection without TLS), verifying the server's certificate (`strict`) or not
+ * (`accept_invalid_certs`), as Prisma does.
+ */
+function prismaOptions(url: string): Record<string, unknown> {
+  const parameters = new URL(url).searchParams;
+  const socket = parameters.get("socket");
+  const accept = parameters.get("sslaccept");
+  return {
+    ...(socket === null ? {} : { socketPath: socket }),
+    ...(accept === null ? {} : { ssl: { rejectUnauthorized: accept !== "accept_invalid_certs" } }),
+  };
+}
+
 /** A one-connection mysql2 pool for a URL, made on the first run. */
 function ownedPool(url: string, who: string): OwnedClient<MysqlPool & { end(): Promise<void> }, number> {
   const mysqlUrl = withoutSearchParams(url, PRISMA_ONLY_ARGUMENTS);
-  const socketPath = mysqlUrl === url ? undefined : (new URL(url).searchParams.get("socket") ?? undefined);
+  const fromPrisma = mysqlUrl === url ? {} : prismaOptions(url);
   return ownedClient({
     async create(timeoutMs: number) {
       if (url === "") throw new ServiceUnavailable("no database URL configured");
       const createPool = await loadPeer(who, "mysql2", () => import("mysql2/promise"), "createPool");
       return (createPool as (config: Record<string, unknown>) => MysqlPool & { end(): Promise<void> })({
         uri: mysqlUrl,
-        ...(socketPath === undefined ? {} : { socketPath }),
+        ...fromPrisma,
         // The one connection is kept between probes (mysql2 closes a pool's idle connections
         // only above maxIdle, and then within a second): close() (closeHealthChecks, the drain) ends it.
         connectionLimit: 1,
@@ -165,7 +181,17 @@ const MYSQL_CODES: Record<string, string> = {
   HANDSHAKE_SSL_ERROR: "TLS handshake failed",
 };
 
+/**
+ * Node's words for a certificate its TLS refused (OpenSSL's verify errors, and the name
+ * check): mysql2 replaces such an error's code (UNABLE_TO_VERIFY_LEAF_SIGNATURE, …) with
+ * its own HANDSHAKE_SSL_ERROR and keeps the message.
+ */
+const CERTIFICATE_REFUSED = /certificate|altnames/i;
+
 /** A ServiceUnavailable whose message names what failed without the driver's text (hosts, users, SQL). */
 export function safeMysqlError(error: unknown): HealthCheckError {
+  if (errorCode(error) === "HANDSHAKE_SSL_ERROR" && error instanceof Error && CERTIFICATE_REFUSED.test(error.message)) {
+    return new ServiceUnavailable("TLS certificate rejected", { cause: error });
+  }
   return safeError(error, { codes: MYSQL_CODES, fallback: "query failed" });
 }

@@ -1,14 +1,15 @@
 /**
  * Certificates made for the TLS check's tests with the real `openssl` (Debian's): a CA,
  * leaves it signs (valid, expiring in 2 days, expired, not yet valid, for another name),
- * a leaf signed by an intermediate it signs, and a self-signed one; and TLS servers on
- * 127.0.0.1 presenting each.
+ * a leaf signed by an intermediate it signs, and a self-signed one; TLS servers on
+ * 127.0.0.1 presenting each; and a check run in a process that trusts the CA.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSecureContext, createServer, type Server } from "node:tls";
+import { runScript } from "./child-process.ts";
 
 export interface Leaf {
   key: string;
@@ -118,4 +119,30 @@ export async function tlsServer(leaf: Leaf, chain?: string, port = 0): Promise<{
     server.listen(port, "127.0.0.1", resolve);
   });
   return { port: (server.address() as { port: number }).port, servernames, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * Runs `check` — an expression such as `postgresHeartbeat({ url })`, of `name` imported from
+ * the source entry `entry` (`./src/checks/postgres.ts`) — once in a fresh Node that trusts
+ * `ca` as a root (NODE_EXTRA_CA_CERTS, which Node reads at start only); resolves its report's
+ * status and detail.
+ */
+export async function runCheckTrusting(ca: string, entry: string, name: string, check: string): Promise<{ status: string; detail: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "probekit-ca-"));
+  try {
+    writeFileSync(join(dir, "ca.crt"), ca);
+    const script = `
+      import { closeHealthChecks, defineHealthConfig, runHealthChecks } from "./src/index.ts";
+      import { ${name} } from ${JSON.stringify(entry)};
+      const config = defineHealthConfig({ subsets: { s: [${check}] }, logger: false });
+      const { status, detail } = (await runHealthChecks(config, "s")).checks[0];
+      process.stdout.write(JSON.stringify({ status, detail }));
+      await closeHealthChecks(config);
+    `;
+    const { code, output } = await runScript(script, 15_000, { NODE_EXTRA_CA_CERTS: join(dir, "ca.crt") });
+    if (code !== 0) throw new Error(`the check's process exited ${code}: ${output}`);
+    return JSON.parse(output) as { status: string; detail: string };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -6,10 +6,11 @@
  * Started and stopped by PID; start() after stop() brings it back on the same port.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
+import type { Leaf } from "./certificates.ts";
 import { stopChild } from "./child-process.ts";
 import { freePort } from "./net.ts";
 
@@ -42,7 +43,11 @@ function binary(name: string): string {
   return found;
 }
 
-export async function startMariaDb(options: { maxConnections?: number } = {}): Promise<MariaDbServer> {
+/**
+ * `tls`: the server presents this certificate and refuses TCP clients without TLS
+ * (`require_secure_transport`; its socket stays open to admin()).
+ */
+export async function startMariaDb(options: { maxConnections?: number; tls?: Leaf } = {}): Promise<MariaDbServer> {
   const port = await freePort();
   const root = mkdtempSync(join(tmpdir(), "probekit-mariadb-"));
   const data = join(root, "data");
@@ -56,6 +61,12 @@ export async function startMariaDb(options: { maxConnections?: number } = {}): P
   );
   if (install.status !== 0) throw new Error(`mariadb-install-db failed (${install.status ?? install.signal}):\n${install.stdout}\n${install.stderr}`);
 
+  const tls: string[] = [];
+  if (options.tls !== undefined) {
+    writeFileSync(join(root, "server.crt"), options.tls.cert);
+    writeFileSync(join(root, "server.key"), options.tls.key, { mode: 0o600 });
+    tls.push(`--ssl-cert=${join(root, "server.crt")}`, `--ssl-key=${join(root, "server.key")}`, "--require-secure-transport=ON");
+  }
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn(
@@ -73,6 +84,7 @@ export async function startMariaDb(options: { maxConnections?: number } = {}): P
         "--innodb-log-file-size=8M",
         "--performance-schema=OFF",
         `--max-connections=${options.maxConnections ?? 40}`,
+        ...tls,
         ...user,
       ],
       { stdio: ["ignore", "pipe", "pipe"] },

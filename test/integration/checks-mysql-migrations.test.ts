@@ -113,7 +113,7 @@ describe("prisma on MariaDB (_prisma_migrations as prisma-engines creates it for
       assert.equal(result.status, "pass", result.detail);
       assert.equal(result.output, "up to date (2 migrations)");
       // The app's DATABASE_URL as Prisma reads it: its pool arguments are Prisma's, not mysql2's.
-      const prismaUrl = `${url}?connection_limit=5&pool_timeout=10&sslaccept=strict`;
+      const prismaUrl = `${url}?connection_limit=5&pool_timeout=10&socket_timeout=5`;
       assert.equal((await check({ tool: "prisma", url: prismaUrl, migrationsDir: dir })).output, "up to date (2 migrations)");
       const older = await variant(dir, "prisma-older", { remove: ["20240102000000_add_email"] });
       assert.match((await check({ tool: "prisma", connection, migrationsDir: older })).output, /^warning: .*: 20240102000000_add_email$/);

@@ -11,6 +11,7 @@ import mysqlCallback from "mysql2";
 import mysql from "mysql2/promise";
 import { closeHealthChecks, defineHealthConfig, handleHealthRequest, runHealthChecks } from "../../src/index.ts";
 import { mysqlHeartbeat } from "../../src/checks/mysql.ts";
+import { makePki, runCheckTrusting } from "../helpers/certificates.ts";
 import { runScript } from "../helpers/child-process.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { startMariaDb, type MariaDbServer } from "../helpers/mariadb.ts";
@@ -91,7 +92,8 @@ describe("mysqlHeartbeat: healthy", () => {
     const consoleError = console.error;
     console.error = (...args: unknown[]) => void warnings.push(args);
     try {
-      const prismaUrl = `${server.url(undefined, "app", "app-password")}?connection_limit=5&pool_timeout=10&connect_timeout=3&socket_timeout=5&sslaccept=strict`;
+      // (sslaccept turns TLS on: the test below, on a server that has it.)
+      const prismaUrl = `${server.url(undefined, "app", "app-password")}?connection_limit=5&pool_timeout=10&connect_timeout=3&socket_timeout=5`;
       const check = mysqlHeartbeat({ url: prismaUrl });
       assert.equal((await run(check)).status, "pass");
       await check.close!();
@@ -240,6 +242,32 @@ describe("mysqlHeartbeat: faults, with safe public messages", () => {
       assert.equal(back.status, "pass", back.detail);
     } finally {
       await check.close!();
+    }
+  });
+});
+
+describe("mysqlHeartbeat: a Prisma URL's sslaccept, against a server that refuses clients without TLS (PlanetScale does)", () => {
+  it("accept_invalid_certs connects over TLS; strict verifies the certificate: untrusted, 'TLS certificate rejected'; trusted, passes", async () => {
+    const pki = makePki();
+    const secure = await startMariaDb({ tls: pki.leaf({}) });
+    try {
+      const base = secure.url();
+      // The server's refusal of a client without TLS, so that a pass below means TLS.
+      const plain = await run(mysqlHeartbeat({ url: base }));
+      assert.equal(plain.status, "fail", "require_secure_transport refuses a plain connection");
+      const unverified = mysqlHeartbeat({ url: `${base}?sslaccept=accept_invalid_certs` });
+      const passing = await run(unverified);
+      assert.equal(passing.status, "pass", passing.detail);
+      await unverified.close!();
+      const strict = mysqlHeartbeat({ url: `${base}?sslaccept=strict` });
+      assert.equal((await run(strict)).output, "unavailable: TLS certificate rejected");
+      await strict.close!();
+      // A process that trusts the server's CA.
+      const trusted = await runCheckTrusting(pki.ca, "./src/checks/mysql.ts", "mysqlHeartbeat", `mysqlHeartbeat({ url: ${JSON.stringify(`${base}?sslaccept=strict`)} })`);
+      assert.equal(trusted.status, "pass", trusted.detail);
+    } finally {
+      await secure.destroy();
+      pki.destroy();
     }
   });
 });

@@ -5,17 +5,13 @@
  * hammered by 200 concurrent probes; and through a real PgBouncer in transaction mode.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import postgres from "postgres";
 import { closeHealthChecks, defineHealthConfig, handleHealthRequest, runHealthChecks } from "../../src/index.ts";
 import { postgresHeartbeat } from "../../src/checks/postgres.ts";
 import { query } from "../../src/internal/postgres.ts";
-import { makePki } from "../helpers/certificates.ts";
-import { runScript } from "../helpers/child-process.ts";
+import { makePki, runCheckTrusting } from "../helpers/certificates.ts";
 import { blackHole, freePort } from "../helpers/net.ts";
 import { startPgBouncer, type PgBouncer } from "../helpers/pgbouncer.ts";
 import { PASSWORD, serveTls, startPostgres, type PostgresServer } from "../helpers/postgres.ts";
@@ -274,7 +270,6 @@ describe("postgresHeartbeat: a TLS certificate the driver rejects", () => {
 describe("postgresHeartbeat: channel_binding, which Neon's connection strings carry and postgres.js cannot do", () => {
   it("require: the server is authenticated by its certificate instead (untrusted: 'TLS certificate rejected'; trusted: passes); prefer and disable connect as sslmode says", async () => {
     const pki = makePki();
-    const work = mkdtempSync(join(tmpdir(), "probekit-pg-ca-"));
     const tlsOff = await serveTls(server, pki.leaf({}));
     try {
       // Sent on, any of them is refused by the server: unrecognized configuration parameter "channel_binding".
@@ -285,24 +280,12 @@ describe("postgresHeartbeat: channel_binding, which Neon's connection strings ca
       const bound = `${url}?sslmode=require&channel_binding=require`;
       const untrusted = await run(postgresHeartbeat({ url: bound }));
       assert.equal(untrusted.output, "unavailable: TLS certificate rejected", "never connected without authenticating the server");
-      // A process that trusts the server's CA (NODE_EXTRA_CA_CERTS is read at start only).
-      const ca = join(work, "ca.crt");
-      writeFileSync(ca, pki.ca);
-      const script = `
-        import { closeHealthChecks, defineHealthConfig, runHealthChecks } from "./src/index.ts";
-        import { postgresHeartbeat } from "./src/checks/postgres.ts";
-        const config = defineHealthConfig({ subsets: { s: [postgresHeartbeat({ url: ${JSON.stringify(bound)} })] }, logger: false });
-        const report = await runHealthChecks(config, "s");
-        process.stdout.write(report.checks[0].status + " " + report.checks[0].detail + "\\n");
-        await closeHealthChecks(config);
-      `;
-      const { code, output } = await runScript(script, 15_000, { NODE_EXTRA_CA_CERTS: ca });
-      assert.equal(code, 0, output);
-      assert.match(output, /^pass $/m, output);
+      // A process that trusts the server's CA.
+      const trusted = await runCheckTrusting(pki.ca, "./src/checks/postgres.ts", "postgresHeartbeat", `postgresHeartbeat({ url: ${JSON.stringify(bound)} })`);
+      assert.equal(trusted.status, "pass", trusted.detail);
     } finally {
       await tlsOff();
       pki.destroy();
-      rmSync(work, { recursive: true, force: true });
     }
   });
 });
