@@ -18,6 +18,9 @@ const POSTGRES_CODES: Record<string, string> = {
   "57P03": "database is starting up",
   "42P01": "table does not exist",
   "42501": "permission denied",
+  // At connect: `unrecognized configuration parameter`, a URL argument the driver sent on
+  // as a setting (libpq's sslcert, sslkey, …, which postgres.js does not know), or `options`.
+  "42704": "the server refused a setting the URL carries",
   CONNECT_TIMEOUT: "connection timed out",
   CONNECTION_CLOSED: "connection lost",
   CONNECTION_ENDED: "connection lost",

@@ -69,6 +69,17 @@ describe("postgresHeartbeat: healthy", () => {
     }
   });
 
+  it("a URL argument the server refuses as a setting (libpq's sslcert, which postgres.js sends on) is named as such, not 'query failed'", async () => {
+    const check = postgresHeartbeat({ url: `${url}?sslcert=/etc/app/client.crt` });
+    try {
+      const result = await run(check);
+      assert.equal(result.output, "unavailable: the server refused a setting the URL carries");
+      assert.match(result.detail, /unrecognized configuration parameter "sslcert"/, "the server's words stay in the detail");
+    } finally {
+      await check.close!();
+    }
+  });
+
   it("creates nothing at definition: no connection until the first run", async () => {
     const before = await server.admin(`select count(*)::int as n from pg_stat_activity where application_name = 'probekit'`);
     postgresHeartbeat({ url: url.replace("heartbeat", "never-used") });
