@@ -127,13 +127,43 @@ function postgresJsUrl(url: string): string {
   return verified.toString();
 }
 
+/**
+ * libpq's `sslrootcert=<file>` (the CA bundles RDS, Supabase and DigitalOcean hand out),
+ * which postgres.js does not read and would send on as a setting: the URL without it, and
+ * how the file's certificates are to check the server's, as libpq checks them — the chain
+ * and the host name with `sslmode=verify-full`, the chain alone with `verify-ca` or
+ * `require`, not at all with `prefer` or `allow`. `sslrootcert=system` is postgres.js's own.
+ */
+function withRootCertificates(url: string): { url: string; roots?: { file: string; checkHost: boolean } } {
+  if (!url.includes("sslrootcert=") || !URL.canParse(url)) return { url };
+  const parsed = new URL(url);
+  const file = parsed.searchParams.get("sslrootcert");
+  if (file === null || file === "system") return { url };
+  parsed.searchParams.delete("sslrootcert");
+  const mode = parsed.searchParams.get("sslmode");
+  const verified = mode === "verify-full" || mode === "verify-ca" || mode === "require";
+  return { url: parsed.toString(), ...(verified ? { roots: { file, checkHost: mode === "verify-full" } } : {}) };
+}
+
+/** postgres.js's `ssl` for the roots of an `sslrootcert` file, read when the pool is made (Node, Bun and Deno: files). */
+async function rootsTls(roots: { file: string; checkHost: boolean }): Promise<Record<string, unknown>> {
+  let ca: string;
+  try {
+    ca = await (await import("node:fs/promises")).readFile(roots.file, "utf8");
+  } catch (error) {
+    throw new ServiceUnavailable("the URL's sslrootcert file cannot be read", { cause: error });
+  }
+  return { ca, rejectUnauthorized: true, ...(roots.checkHost ? {} : { checkServerIdentity: () => undefined }) };
+}
+
 /** Makes the one-connection postgres.js pool a URL gets (on the first run, or per run on Workers). */
 function createPool(url: string, who: string): (timeoutMs: number) => Promise<PostgresJsSql> {
-  const postgresUrl = postgresJsUrl(url);
+  const { url: postgresUrl, roots } = withRootCertificates(postgresJsUrl(url));
   return async (timeoutMs) => {
     if (url === "") throw new ServiceUnavailable("no database URL configured");
     const postgres = await loadPeer(who, "postgres", () => import("postgres"), "default");
     return postgres(postgresUrl, {
+      ...(roots === undefined ? {} : { ssl: await rootsTls(roots) }),
       max: 1,
       // Below the check's timeout, so a black-holed host fails as a connect timeout and frees the pool for the next run.
       connect_timeout: driverTimeoutMs(timeoutMs) / 1000,

@@ -5,6 +5,9 @@
  * hammered by 200 concurrent probes; and through a real PgBouncer in transaction mode.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import postgres from "postgres";
@@ -274,6 +277,46 @@ describe("postgresHeartbeat: a TLS certificate the driver rejects", () => {
       }
     } finally {
       pki.destroy();
+    }
+  });
+});
+
+describe("postgresHeartbeat: sslrootcert=<file> (RDS's, Supabase's, DigitalOcean's CA bundles), which postgres.js does not read", () => {
+  it("the server is checked against the file's CAs as libpq checks it: verify-full the chain and the name, verify-ca and require the chain, prefer not at all", async () => {
+    const pki = makePki();
+    const otherPki = makePki();
+    const work = mkdtempSync(join(tmpdir(), "probekit-pg-roots-"));
+    const [ca, otherCa] = [join(work, "ca.crt"), join(work, "other-ca.crt")];
+    writeFileSync(ca, pki.ca);
+    writeFileSync(otherCa, otherPki.ca);
+    const check = async (query: string) => {
+      const { status, output } = await run(postgresHeartbeat({ url: `${url}?${query}` }));
+      return status === "pass" ? "pass" : output;
+    };
+    try {
+      let tlsOff = await serveTls(server, pki.leaf({}));
+      try {
+        // Sent on, the argument is refused by the server: unrecognized configuration parameter "sslrootcert".
+        assert.equal(await check(`sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`), "pass");
+        assert.equal(await check(`sslmode=verify-full&sslrootcert=${encodeURIComponent(otherCa)}`), "unavailable: TLS certificate rejected");
+        assert.equal(await check(`sslmode=require&sslrootcert=${encodeURIComponent(otherCa)}`), "unavailable: TLS certificate rejected", "require with a root file is verify-ca, as in libpq");
+        assert.equal(await check(`sslmode=prefer&sslrootcert=${encodeURIComponent(otherCa)}`), "pass", "prefer verifies nothing");
+        assert.equal(await check(`sslmode=verify-full&sslrootcert=${encodeURIComponent(join(work, "missing.crt"))}`), "unavailable: the URL's sslrootcert file cannot be read");
+      } finally {
+        await tlsOff();
+      }
+      // A certificate the CA signed for another name: the chain holds, the name does not.
+      tlsOff = await serveTls(server, pki.leaf({ names: ["DNS:db.other.example"] }));
+      try {
+        assert.equal(await check(`sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`), "unavailable: TLS certificate rejected");
+        assert.equal(await check(`sslmode=verify-ca&sslrootcert=${encodeURIComponent(ca)}`), "pass");
+      } finally {
+        await tlsOff();
+      }
+    } finally {
+      pki.destroy();
+      otherPki.destroy();
+      rmSync(work, { recursive: true, force: true });
     }
   });
 });
