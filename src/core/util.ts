@@ -113,16 +113,17 @@ export function driverTimeoutMs(checkTimeoutMs: number): number {
 }
 
 /**
- * A connection URL without the query arguments `names` (another tool's, which the
- * driver would misread), as given when it has none of them or is no URL at all (the
- * driver then says what is wrong with it).
+ * A connection URL's query arguments, parsed once, handed to `edit` to read and to take
+ * out what the driver would misread (another tool's arguments): the URL as `edit` left
+ * it, as given when `edit` changed nothing, and what `edit` returned. A URL with no
+ * query, or no URL at all (the driver then says what is wrong with it), is not edited.
  */
-export function withoutSearchParams(url: string, names: readonly string[]): string {
-  if (!url.includes("?") || !URL.canParse(url)) return url;
+export function editSearchParams<T>(url: string, edit: (params: URLSearchParams) => T): { url: string; read: T | undefined } {
+  if (!url.includes("?") || !URL.canParse(url)) return { url, read: undefined };
   const parsed = new URL(url);
-  if (!names.some((name) => parsed.searchParams.has(name))) return url;
-  for (const name of names) parsed.searchParams.delete(name);
-  return parsed.toString();
+  const before = parsed.searchParams.toString();
+  const read = edit(parsed.searchParams);
+  return { url: parsed.searchParams.toString() === before ? url : parsed.toString(), read };
 }
 
 /** A duration as people read it: `4.2 ms`, `310 ms`, `3.00 s`. */

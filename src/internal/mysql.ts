@@ -5,7 +5,7 @@
  * connection, the pool a check owns for a URL, and mysql2's codes named safely.
  */
 import { ServiceUnavailable, type HealthCheckError } from "../core/errors.js";
-import { driverTimeoutMs, withoutSearchParams } from "../core/util.js";
+import { driverTimeoutMs, editSearchParams } from "../core/util.js";
 import { ownedClient, type OwnedClient } from "./owned-client.js";
 import { loadPeer } from "./peer.js";
 import { errorCode, guarded, retriedIfStale, safeError } from "./safe-errors.js";
@@ -112,21 +112,22 @@ async function onPooledConnection(pool: MysqlPool, sql: string, signal: AbortSig
 /**
  * Arguments of Prisma's MySQL URLs that are not mysql2's: mysql2 ignores each, writing a
  * warning to stderr on every connection (an error in its next major). Two are followed
- * as Prisma follows them (prismaOptions): `socket` and `sslaccept`.
+ * as Prisma follows them (fromPrisma): `socket` and `sslaccept`.
  * https://www.prisma.io/docs/orm/overview/databases/mysql#arguments
  */
 const PRISMA_ONLY_ARGUMENTS = ["connection_limit", "connect_timeout", "pool_timeout", "socket_timeout", "socket", "sslcert", "sslidentity", "sslpassword", "sslaccept", "max_connection_lifetime", "max_idle_connection_lifetime"];
 
 /**
- * mysql2's options for what a Prisma URL asks: `socket` is mysql2's `socketPath`;
- * `sslaccept` turns TLS on (PlanetScale's Prisma URLs carry `sslaccept=strict`, and it
- * refuses a connection without TLS), verifying the server's certificate (`strict`) or not
- * (`accept_invalid_certs`), as Prisma does.
+ * Takes PRISMA_ONLY_ARGUMENTS out of a URL's arguments and answers mysql2's options for
+ * what they ask: `socket` is mysql2's `socketPath`; `sslaccept` turns TLS on
+ * (PlanetScale's Prisma URLs carry `sslaccept=strict`, and it refuses a connection without
+ * TLS), verifying the server's certificate (`strict`) or not (`accept_invalid_certs`), as
+ * Prisma does.
  */
-function prismaOptions(url: string): Record<string, unknown> {
-  const parameters = new URL(url).searchParams;
-  const socket = parameters.get("socket");
-  const accept = parameters.get("sslaccept");
+function fromPrisma(params: URLSearchParams): Record<string, unknown> {
+  const socket = params.get("socket");
+  const accept = params.get("sslaccept");
+  for (const name of PRISMA_ONLY_ARGUMENTS) params.delete(name);
   return {
     ...(socket === null ? {} : { socketPath: socket }),
     ...(accept === null ? {} : { ssl: { rejectUnauthorized: accept !== "accept_invalid_certs" } }),
@@ -135,15 +136,14 @@ function prismaOptions(url: string): Record<string, unknown> {
 
 /** A one-connection mysql2 pool for a URL, made on the first run. */
 function ownedPool(url: string, who: string): OwnedClient<MysqlPool & { end(): Promise<void> }, number> {
-  const mysqlUrl = withoutSearchParams(url, PRISMA_ONLY_ARGUMENTS);
-  const fromPrisma = mysqlUrl === url ? {} : prismaOptions(url);
+  const { url: mysqlUrl, read: prismaOptions = {} } = editSearchParams(url, fromPrisma);
   return ownedClient({
     async create(timeoutMs: number) {
       if (url === "") throw new ServiceUnavailable("no database URL configured");
       const createPool = await loadPeer(who, "mysql2", () => import("mysql2/promise"), "createPool");
       return (createPool as (config: Record<string, unknown>) => MysqlPool & { end(): Promise<void> })({
         uri: mysqlUrl,
-        ...fromPrisma,
+        ...prismaOptions,
         // The one connection is kept between probes (mysql2 closes a pool's idle connections
         // only above maxIdle, and then within a second): close() (closeHealthChecks, the drain) ends it.
         connectionLimit: 1,

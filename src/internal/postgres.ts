@@ -5,7 +5,7 @@
  * for a URL, and SQLSTATE codes named safely.
  */
 import { ServiceUnavailable } from "../core/errors.js";
-import { driverTimeoutMs, withoutSearchParams } from "../core/util.js";
+import { driverTimeoutMs, editSearchParams } from "../core/util.js";
 import { ownedClient, type OwnedClient } from "./owned-client.js";
 import { loadPeer } from "./peer.js";
 import { safePostgresError } from "./postgres-errors.js";
@@ -105,44 +105,36 @@ async function run(sql: PostgresJsSql, text: string, signal: AbortSignal): Promi
  * arguments to the server as settings, and the server refuses the connection
  * (`unrecognized configuration parameter "schema"`). Prisma's own (a Prisma app's
  * DATABASE_URL: `prisma init` writes `?schema=public`), and libpq's `channel_binding`
- * (in the connection strings Neon hands out), which postgres.js cannot do: see postgresJsUrl.
+ * (in the connection strings Neon hands out), which postgres.js cannot do: see forPostgresJs.
  * https://www.prisma.io/docs/orm/overview/databases/postgresql#arguments
  */
 const NOT_FOR_POSTGRES_JS = ["schema", "connection_limit", "pool_timeout", "pgbouncer", "statement_cache_size", "socket_timeout", "max_connection_lifetime", "max_idle_connection_lifetime", "channel_binding"];
 
 /**
- * The URL the check's postgres.js pool connects with: without NOT_FOR_POSTGRES_JS. A
- * `channel_binding=require` asks that the server be authenticated, so that no one in
- * between can relay the login; postgres.js cannot bind the channel, so the server is
- * authenticated by its certificate instead (`sslmode=verify-full`, which stops the same
- * attack): a server whose certificate the process does not trust fails as
- * `TLS certificate rejected` rather than connecting unauthenticated. `prefer` and
- * `disable` ask for nothing and are dropped.
- */
-function postgresJsUrl(url: string): string {
-  const stripped = withoutSearchParams(url, NOT_FOR_POSTGRES_JS);
-  if (stripped === url || new URL(url).searchParams.get("channel_binding") !== "require") return stripped;
-  const verified = new URL(stripped);
-  verified.searchParams.set("sslmode", "verify-full");
-  return verified.toString();
-}
-
-/**
+ * Edits a URL's arguments into what the check's postgres.js pool connects with, and
+ * answers the roots of an `sslrootcert` file, if any.
+ *
+ * NOT_FOR_POSTGRES_JS are taken out. A `channel_binding=require` asks that the server be
+ * authenticated, so that no one in between can relay the login; postgres.js cannot bind
+ * the channel, so the server is authenticated by its certificate instead
+ * (`sslmode=verify-full`, which stops the same attack): a server whose certificate the
+ * process does not trust fails as `TLS certificate rejected` rather than connecting
+ * unauthenticated. `prefer` and `disable` ask for nothing and are dropped.
+ *
  * libpq's `sslrootcert=<file>` (the CA bundles RDS, Supabase and DigitalOcean hand out),
- * which postgres.js does not read and would send on as a setting: the URL without it, and
- * how the file's certificates are to check the server's, as libpq checks them — the chain
- * and the host name with `sslmode=verify-full`, the chain alone with `verify-ca` or
- * `require`, not at all with `prefer` or `allow`. `sslrootcert=system` is postgres.js's own.
+ * which postgres.js does not read and would send on as a setting, is taken out too, and
+ * its certificates are to check the server's as libpq checks them: the chain and the host
+ * name with `sslmode=verify-full`, the chain alone with `verify-ca` or `require`, not at
+ * all with `prefer` or `allow`. `sslrootcert=system` is postgres.js's own.
  */
-function withRootCertificates(url: string): { url: string; roots?: { file: string; checkHost: boolean } } {
-  if (!url.includes("sslrootcert=") || !URL.canParse(url)) return { url };
-  const parsed = new URL(url);
-  const file = parsed.searchParams.get("sslrootcert");
-  if (file === null || file === "system") return { url };
-  parsed.searchParams.delete("sslrootcert");
-  const mode = parsed.searchParams.get("sslmode");
-  const verified = mode === "verify-full" || mode === "verify-ca" || mode === "require";
-  return { url: parsed.toString(), ...(verified ? { roots: { file, checkHost: mode === "verify-full" } } : {}) };
+function forPostgresJs(params: URLSearchParams): { file: string; checkHost: boolean } | undefined {
+  if (params.get("channel_binding") === "require") params.set("sslmode", "verify-full");
+  for (const name of NOT_FOR_POSTGRES_JS) params.delete(name);
+  const file = params.get("sslrootcert");
+  if (file === null || file === "system") return undefined;
+  params.delete("sslrootcert");
+  const mode = params.get("sslmode");
+  return mode === "verify-full" || mode === "verify-ca" || mode === "require" ? { file, checkHost: mode === "verify-full" } : undefined;
 }
 
 /** postgres.js's `ssl` for the roots of an `sslrootcert` file, read when the pool is made (Node, Bun and Deno: files). */
@@ -158,7 +150,7 @@ async function rootsTls(roots: { file: string; checkHost: boolean }): Promise<Re
 
 /** Makes the one-connection postgres.js pool a URL gets (on the first run, or per run on Workers). */
 function createPool(url: string, who: string): (timeoutMs: number) => Promise<PostgresJsSql> {
-  const { url: postgresUrl, roots } = withRootCertificates(postgresJsUrl(url));
+  const { url: postgresUrl, read: roots } = editSearchParams(url, forPostgresJs);
   return async (timeoutMs) => {
     if (url === "") throw new ServiceUnavailable("no database URL configured");
     const postgres = await loadPeer(who, "postgres", () => import("postgres"), "default");
