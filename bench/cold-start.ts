@@ -41,7 +41,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { median, REPO } from "./lib.ts";
-import { cpuBreakdown, mainThreadProfile, type CpuBreakdown } from "./profile.ts";
+import { CPU_BREAKDOWN_KEYS, cpuBreakdown, emptyBreakdown, mainThreadProfile, type CpuBreakdown } from "./profile.ts";
 
 const HEALTH_ROUTE = `import { defineHealthConfig } from "probekit";
 import { createHealthRoute } from "probekit/next";
@@ -211,20 +211,20 @@ export async function measureColdStart(rounds: number, profileRounds = 0): Promi
 async function profileContenders(contenders: Contender[], rounds: number, root: string): Promise<ColdStartProfileRow[]> {
   const [dist, routes, runners] = [join(REPO, "dist"), root, join(root, "run-")].map((path) => pathToFileURL(path).href);
   const isOwnCode = (url: string) => url.startsWith(`${dist}/`) || (url.startsWith(`${routes}/`) && !url.startsWith(runners!));
-  const sums = contenders.map(() => Object.fromEntries(BREAKDOWN_KEYS.map((key) => [key, 0])) as unknown as CpuBreakdown);
+  const sums = contenders.map(emptyBreakdown);
   for (let round = 0; round < rounds; round++) {
     for (const [index, contender] of contenders.entries()) {
       const dir = await mkdtemp(join(root, "profile-"));
       run({ ...contender, ms: [], inProcessMs: [], rssKiB: [] }, ["--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${PROFILE_INTERVAL_US}`]);
       const breakdown = await cpuBreakdown((await mainThreadProfile(dir))!, isOwnCode);
-      for (const key of BREAKDOWN_KEYS) sums[index]![key] += breakdown[key] / rounds;
+      for (const key of CPU_BREAKDOWN_KEYS) sums[index]![key] += breakdown[key] / rounds;
       await rm(dir, { recursive: true, force: true });
     }
   }
   const rows: ColdStartProfileRow[] = contenders.map((contender, index) => ({ contender: contender.name, ...sums[index]! }));
   const difference = (health: ColdStartProfileRow, bare: ColdStartProfileRow, contender: string): ColdStartProfileRow => {
-    const row = { contender } as ColdStartProfileRow;
-    for (const key of BREAKDOWN_KEYS) row[key] = health[key] - bare[key];
+    const row: ColdStartProfileRow = { contender, ...emptyBreakdown() };
+    for (const key of CPU_BREAKDOWN_KEYS) row[key] = health[key] - bare[key];
     return row;
   };
   return [
@@ -235,8 +235,6 @@ async function profileContenders(contenders: Contender[], rounds: number, root: 
     difference(rows[5]!, rows[0]!, "statfs − bare"),
   ];
 }
-
-const BREAKDOWN_KEYS = ["compileMs", "ownCodeMs", "garbageCollectorMs", "nodeMs", "otherMs"] as const satisfies readonly (keyof CpuBreakdown)[];
 
 /** Each contender's route file and name, in the order the rows are read back. */
 const CONTENDERS: readonly (readonly [file: string, name: string])[] = [

@@ -68,11 +68,18 @@ export interface CpuBreakdown {
   otherMs: number;
 }
 
+export const CPU_BREAKDOWN_KEYS = ["compileMs", "ownCodeMs", "garbageCollectorMs", "nodeMs", "otherMs"] as const satisfies readonly (keyof CpuBreakdown)[];
+
+/** A {@link CpuBreakdown} of zeros, to add to. */
+export function emptyBreakdown(): CpuBreakdown {
+  return Object.fromEntries(CPU_BREAKDOWN_KEYS.map((key) => [key, 0])) as unknown as CpuBreakdown;
+}
+
 /** Sorts a `node --cpu-prof` profile's busy time into a {@link CpuBreakdown}. */
 export async function cpuBreakdown(file: string, isOwnCode: (url: string) => boolean): Promise<CpuBreakdown> {
   const profile = JSON.parse(await readFile(file, "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const us = { compileMs: 0, ownCodeMs: 0, garbageCollectorMs: 0, nodeMs: 0, otherMs: 0 };
+  const us = emptyBreakdown();
   profile.samples.forEach((id, index) => {
     const { functionName, url } = byId.get(id)!.callFrame;
     if (functionName === "(idle)") return;
@@ -83,7 +90,7 @@ export async function cpuBreakdown(file: string, isOwnCode: (url: string) => boo
     else if (url !== "" && isOwnCode(url)) us.ownCodeMs += delta;
     else us.otherMs += delta;
   });
-  for (const key of Object.keys(us) as (keyof CpuBreakdown)[]) us[key] /= 1000;
+  for (const key of CPU_BREAKDOWN_KEYS) us[key] /= 1000;
   return us;
 }
 
